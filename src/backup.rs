@@ -1,0 +1,473 @@
+//! Backups of OpenClaw state: the config (and its `.bak` files) and everything under the state
+//! dir that a new release may migrate, with a manifest of size, sha256 and mode per file.
+//! A restore makes the covered tree byte-identical to the backup again: files are rewritten
+//! with their modes, and files that appeared since the backup are removed.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::layout::Layout;
+
+/// Top-level entries of the state dir that are never backed up or restored: clawkit's own
+/// files, logs, locks and temp files, the user's workspace, and caches OpenClaw rebuilds.
+pub const EXCLUDED: &[&str] = &[
+    "clawkit",
+    "logs",
+    "tmp",
+    "workspace",
+    "media",
+    "cache",
+    "node_modules",
+    "plugin-runtime-deps",
+    "browser",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// Relative to the state dir; the config outside it is `@config/<name>`.
+    pub path: String,
+    pub kind: Kind,
+    pub mode: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema: u32,
+    pub id: String,
+    pub created_at: String,
+    pub reason: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub state_dir: PathBuf,
+    pub config_path: PathBuf,
+    pub entries: Vec<Entry>,
+}
+
+impl Manifest {
+    pub fn total_size(&self) -> u64 {
+        self.entries.iter().filter_map(|e| e.size).sum()
+    }
+}
+
+pub struct Backup {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+pub fn backups_dir(layout: &Layout) -> PathBuf {
+    layout.clawkit_dir().join("backups")
+}
+
+/// A timestamp usable in file names: `20261125T131500Z`.
+pub fn stamp(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace(['-', ':'], "")
+}
+
+fn sha256_file(p: &Path) -> Result<String> {
+    let mut f = fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The config lives outside the state dir when OPENCLAW_CONFIG_PATH says so.
+fn config_outside(layout: &Layout) -> bool {
+    !layout.config_path.starts_with(&layout.state_dir)
+}
+
+/// Every path the backup covers, as (relative name, absolute path), parents before children.
+fn scope(layout: &Layout) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    if layout.state_dir.is_dir() {
+        walk(&layout.state_dir, "", &mut out, true)?;
+    }
+    if config_outside(layout) {
+        let cfg = &layout.config_path;
+        if let (Some(dir), Some(name)) = (cfg.parent(), cfg.file_name()) {
+            let name = name.to_string_lossy().to_string();
+            if let Ok(rd) = fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    if n == name || n.starts_with(&format!("{name}.bak")) {
+                        out.push((format!("@config/{n}"), e.path()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>, top: bool) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().to_string();
+        if top && EXCLUDED.contains(&name.as_str()) {
+            continue;
+        }
+        let r = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let path = e.path();
+        let meta = fs::symlink_metadata(&path)?;
+        out.push((r.clone(), path.clone()));
+        if meta.is_dir() {
+            walk(&path, &r, out, false)?;
+        }
+    }
+    Ok(())
+}
+
+fn resolve(layout: &Layout, rel: &str) -> PathBuf {
+    match rel.strip_prefix("@config/") {
+        Some(name) => layout
+            .config_path
+            .parent()
+            .map(|d| d.join(name))
+            .unwrap_or_else(|| PathBuf::from(name)),
+        None => layout.state_dir.join(rel),
+    }
+}
+
+/// Copies the covered state into `<state>/clawkit/backups/<id>/`. Run only while no OpenClaw
+/// process writes the state (SQLite databases are copied with their -wal/-shm files).
+pub fn create(
+    layout: &Layout,
+    id: &str,
+    reason: &str,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Backup> {
+    let root = backups_dir(layout).join(id);
+    let files_dir = root.join("files");
+    fs::create_dir_all(&files_dir)
+        .with_context(|| format!("cannot create {}", files_dir.display()))?;
+    for d in [backups_dir(layout), root.clone(), files_dir.clone()] {
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o700))?;
+    }
+    let mut entries = Vec::new();
+    for (rel, path) in scope(layout)? {
+        let meta = fs::symlink_metadata(&path)?;
+        let mode = meta.mode() & 0o7777;
+        let dest = files_dir.join(&rel);
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path)?.to_string_lossy().to_string();
+            entries.push(Entry {
+                path: rel,
+                kind: Kind::Symlink,
+                mode,
+                size: None,
+                sha256: None,
+                target: Some(target),
+            });
+        } else if meta.is_dir() {
+            fs::create_dir_all(&dest)?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(0o700))?;
+            entries.push(Entry {
+                path: rel,
+                kind: Kind::Dir,
+                mode,
+                size: None,
+                sha256: None,
+                target: None,
+            });
+        } else if meta.is_file() {
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::copy(&path, &dest).with_context(|| format!("cannot back up {}", path.display()))?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
+            let sha = sha256_file(&dest)?;
+            entries.push(Entry {
+                path: rel,
+                kind: Kind::File,
+                mode,
+                size: Some(meta.len()),
+                sha256: Some(sha),
+                target: None,
+            });
+        }
+    }
+    let manifest = Manifest {
+        schema: 1,
+        id: id.to_string(),
+        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        reason: reason.to_string(),
+        from,
+        to,
+        state_dir: layout.state_dir.clone(),
+        config_path: layout.config_path.clone(),
+        entries,
+    };
+    let mpath = root.join("manifest.json");
+    fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?)?;
+    fs::set_permissions(&mpath, fs::Permissions::from_mode(0o600))?;
+    Ok(Backup {
+        dir: root,
+        manifest,
+    })
+}
+
+pub fn load(dir: &Path) -> Result<Backup> {
+    let mpath = dir.join("manifest.json");
+    let text = fs::read(&mpath).with_context(|| format!("cannot read {}", mpath.display()))?;
+    let manifest: Manifest = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a clawkit manifest", mpath.display()))?;
+    Ok(Backup {
+        dir: dir.to_path_buf(),
+        manifest,
+    })
+}
+
+impl Backup {
+    /// Checks every backed-up file against its checksum before anything is overwritten.
+    pub fn verify(&self) -> Result<()> {
+        for e in self
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.kind == Kind::File)
+        {
+            let p = self.dir.join("files").join(&e.path);
+            let sha = sha256_file(&p)?;
+            if Some(&sha) != e.sha256.as_ref() {
+                bail!(
+                    "backup file {} does not match its checksum: the backup is damaged",
+                    p.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the covered state byte-identical to this backup. Run only with the gateway stopped.
+    pub fn restore(&self, layout: &Layout) -> Result<()> {
+        self.verify()?;
+        let wanted: std::collections::HashSet<&str> = self
+            .manifest
+            .entries
+            .iter()
+            .map(|e| e.path.as_str())
+            .collect();
+        // 1. Remove what appeared since (deepest first, so directories empty out).
+        let mut current = scope(layout)?;
+        current.reverse();
+        for (rel, path) in current {
+            if wanted.contains(rel.as_str()) {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path)?;
+            if meta.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            }
+            .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+        // 2. Put every entry back, parents first, with its mode.
+        for e in &self.manifest.entries {
+            let dest = resolve(layout, &e.path);
+            match e.kind {
+                Kind::Dir => {
+                    if fs::symlink_metadata(&dest).is_ok_and(|m| !m.is_dir()) {
+                        fs::remove_file(&dest)?;
+                    }
+                    fs::create_dir_all(&dest)?;
+                }
+                Kind::Symlink => {
+                    let _ = fs::remove_file(&dest);
+                    std::os::unix::fs::symlink(e.target.as_deref().unwrap_or_default(), &dest)?;
+                }
+                Kind::File => {
+                    if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
+                        fs::remove_dir_all(&dest)?;
+                    }
+                    let src = self.dir.join("files").join(&e.path);
+                    let tmp = dest.with_file_name(format!(
+                        ".{}.clawkit-restore",
+                        dest.file_name().unwrap_or_default().to_string_lossy()
+                    ));
+                    if let Some(parent) = dest.parent() {
+                        fs::create_dir_all(parent)?;
+                    }
+                    fs::copy(&src, &tmp)
+                        .with_context(|| format!("cannot restore {}", dest.display()))?;
+                    fs::set_permissions(&tmp, fs::Permissions::from_mode(e.mode))?;
+                    fs::rename(&tmp, &dest)?;
+                }
+            }
+        }
+        // Directory modes last: a 0500 directory would refuse its own children.
+        for e in self.manifest.entries.iter().filter(|e| e.kind == Kind::Dir) {
+            fs::set_permissions(resolve(layout, &e.path), fs::Permissions::from_mode(e.mode))?;
+        }
+        // 3. Prove it.
+        for e in self
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.kind == Kind::File)
+        {
+            let p = resolve(layout, &e.path);
+            if Some(sha256_file(&p)?) != e.sha256 {
+                bail!("{} differs from the backup after the restore", p.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// All backups of a profile, newest first.
+pub fn list(layout: &Layout) -> Vec<Backup> {
+    let mut v: Vec<Backup> = fs::read_dir(backups_dir(layout))
+        .map(|rd| rd.flatten().filter_map(|e| load(&e.path()).ok()).collect())
+        .unwrap_or_default();
+    v.sort_by(|a, b| b.manifest.id.cmp(&a.manifest.id));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::layout::{resolve as resolve_layout, Profile};
+
+    fn tree_hash(dir: &Path) -> Vec<(String, u32, String)> {
+        let mut v = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let m = fs::symlink_metadata(&p).unwrap();
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+                if rel.starts_with("clawkit") {
+                    continue;
+                }
+                if m.is_dir() {
+                    stack.push(p.clone());
+                    v.push((rel, m.mode() & 0o7777, String::new()));
+                } else {
+                    v.push((rel, m.mode() & 0o7777, sha256_file(&p).unwrap()));
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn restore_is_byte_identical_with_modes() {
+        let t = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([
+            ("HOME", t.path().as_os_str()),
+            ("OPENCLAW_STATE_DIR", t.path().join("s").as_os_str()),
+        ]);
+        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        let s = &layout.state_dir;
+        fs::create_dir_all(s.join("devices")).unwrap();
+        fs::create_dir_all(s.join("identity")).unwrap();
+        fs::create_dir_all(s.join("logs")).unwrap();
+        fs::write(s.join("openclaw.json"), "{gateway:{auth:{token:'x'}}}").unwrap();
+        fs::write(s.join("devices/paired.json"), "{}").unwrap();
+        fs::set_permissions(
+            s.join("devices/paired.json"),
+            fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        fs::set_permissions(s.join("identity"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(s.join("identity/device.json"), "{\"k\":1}").unwrap();
+        fs::set_permissions(
+            s.join("identity/device.json"),
+            fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        fs::write(s.join("logs/x.log"), "log").unwrap();
+        let before = tree_hash(s);
+
+        let b = create(&layout, "t1", "test", None, None).unwrap();
+        let copied = b.dir.join("files/devices/paired.json");
+        assert_eq!(fs::metadata(&copied).unwrap().mode() & 0o777, 0o600);
+        assert!(!b.dir.join("files/logs").exists(), "logs are excluded");
+
+        // A "migration": rename, rewrite, add, change a mode.
+        fs::rename(
+            s.join("devices/paired.json"),
+            s.join("devices/paired.json.migrated"),
+        )
+        .unwrap();
+        fs::write(
+            s.join("openclaw.json"),
+            "{meta:{lastTouchedVersion:'2026.9.5'}}",
+        )
+        .unwrap();
+        fs::create_dir_all(s.join("state")).unwrap();
+        fs::write(s.join("state/openclaw.sqlite"), "db").unwrap();
+        fs::set_permissions(
+            s.join("identity/device.json"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        fs::write(s.join("logs/x.log"), "log2").unwrap();
+
+        load(&b.dir).unwrap().restore(&layout).unwrap();
+        let mut after = tree_hash(s);
+        // logs are outside the backup: only they may differ.
+        after.retain(|e| !e.0.starts_with("logs/"));
+        let mut want = before;
+        want.retain(|e| !e.0.starts_with("logs/"));
+        assert_eq!(after, want);
+    }
+
+    #[test]
+    fn damaged_backup_is_refused_before_touching_state() {
+        let t = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("HOME", t.path().as_os_str())]);
+        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        fs::create_dir_all(&layout.state_dir).unwrap();
+        fs::write(&layout.config_path, "{}").unwrap();
+        let b = create(&layout, "t2", "test", None, None).unwrap();
+        fs::write(b.dir.join("files/openclaw.json"), "tampered").unwrap();
+        fs::write(&layout.config_path, "{now: 1}").unwrap();
+        assert!(b
+            .restore(&layout)
+            .unwrap_err()
+            .to_string()
+            .contains("damaged"));
+        assert_eq!(fs::read_to_string(&layout.config_path).unwrap(), "{now: 1}");
+    }
+}

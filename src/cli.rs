@@ -1,0 +1,117 @@
+//! The command line. Raw flags live here; `commands::*` turn them into validated plans.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clawkit",
+    version,
+    about = "Keeps OpenClaw installs healthy: skew-free updates, a fast doctor, safe repairs",
+    long_about = "Keeps OpenClaw installs healthy.\n\n\
+        `npm install -g openclaw@latest` replaces the CLI while the old gateway keeps running; the \
+        two then disagree about device tokens and devices fall into a `pairing required` loop. \
+        clawkit updates with the gateway stopped, migrated, restarted and verified, and diagnoses \
+        and repairs installs that are already skewed.",
+    after_help = crate::exit::CONTRACT,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Print one JSON document on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only print warnings and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// OpenClaw profile: state in ~/.openclaw-NAME (as `openclaw --profile NAME`)
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "dev")]
+    pub profile: Option<String>,
+    /// The dev profile (~/.openclaw-dev, port 19001), as `openclaw --dev`
+    #[arg(long, global = true)]
+    pub dev: bool,
+    /// Act on the OpenClaw installed under this npm prefix instead of the one on PATH
+    #[arg(long, global = true, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    /// Gateway port (default: OPENCLAW_GATEWAY_PORT, then gateway.port in the config, then 18789)
+    #[arg(long, global = true, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show installed and running versions and a verdict (ok, skew, split-install, gateway-down, not-installed)
+    #[command(
+        after_help = "Verdicts and exit codes: ok → 0; skew, split-install, gateway-down, not-installed → 3.\n\nStarts no Node process when the gateway is 8.x or newer; answers in milliseconds."
+    )]
+    Status,
+    /// Update OpenClaw with the gateway stopped, migrated, restarted and verified; roll back on failure
+    Update(UpdateArgs),
+    /// Print shell completions
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = "\
+Steps: preflight (lock, probe, resolve target, checks) → stage the new version beside the old \
+one while the gateway keeps serving → stop the gateway → back up state → swap → migrate \
+(openclaw doctor --fix) → start → health gate → verify CLI == gateway == target → journal.\n\
+Any failure after the stop rolls back: old package, state restored byte for byte, old gateway \
+restarted and verified (exit 4).
+
+Examples:
+  clawkit update                     update to the latest release
+  clawkit update --to 2026.9.5 --yes a pinned version, no prompt (CI)
+  clawkit update --dry-run           show the plan and change nothing
+  clawkit update --package ./openclaw-2026.9.5.tgz   air-gapped install")]
+pub struct UpdateArgs {
+    /// Target version or dist-tag
+    #[arg(
+        long,
+        value_name = "VERSION|TAG",
+        default_value = "latest",
+        conflicts_with = "package"
+    )]
+    pub to: String,
+    /// Install this npm spec instead (a tarball path, for air-gapped and CI installs)
+    #[arg(long, value_name = "SPEC")]
+    pub package: Option<String>,
+    /// npm registry URL
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Show the plan with the exact commands, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Install into the real prefix with the gateway stopped, instead of staging beside it
+    #[arg(long)]
+    pub in_place: bool,
+    /// Allow installing an older version than the current one
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Start the gateway afterwards even if none was running
+    #[arg(long, conflicts_with = "no_start")]
+    pub start: bool,
+    /// Do not start the gateway afterwards
+    #[arg(long)]
+    pub no_start: bool,
+    /// Seconds the new gateway gets to become healthy
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Previous package copies to keep for instant rollback
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub keep: usize,
+}

@@ -1,0 +1,311 @@
+//! The running gateway, seen from outside: lock files, HTTP endpoints, process table.
+//! Read-only. The `openclaw gateway call` fallback (a Node start) is used only when neither
+//! HTTP source gives a version.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::layout::Layout;
+use crate::proc::{self, ProcInfo};
+use crate::secret::Secret;
+use crate::version::Version;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// Serving, `/startupz` says `started` (or the era has no startupz and it answers).
+    Running,
+    /// Answering, but `starting` or `draining`.
+    Starting,
+    /// Nothing listens on the port.
+    Down,
+    /// Something that is not an OpenClaw gateway holds the port.
+    Foreign,
+}
+
+/// A gateway lock file (`{pid, createdAt, configPath, stateDir?, port?, startTime?}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LockFile {
+    pub path: PathBuf,
+    pub pid: Option<u32>,
+    pub port: Option<u16>,
+    pub config_path: Option<PathBuf>,
+    pub start_time: Option<u64>,
+    /// The recorded process is gone, or the pid now belongs to a process started at another time.
+    pub stale: bool,
+    pub unreadable: bool,
+}
+
+impl LockFile {
+    pub fn read(path: &Path) -> Option<LockFile> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let v: Option<Value> = serde_json::from_str(&text).ok();
+        let Some(v) = v else {
+            return Some(LockFile {
+                path: path.to_path_buf(),
+                pid: None,
+                port: None,
+                config_path: None,
+                start_time: None,
+                stale: false,
+                unreadable: true,
+            });
+        };
+        let pid = v
+            .get("pid")
+            .and_then(Value::as_u64)
+            .and_then(|p| u32::try_from(p).ok());
+        let start_time = v.get("startTime").and_then(Value::as_u64);
+        let stale = match pid {
+            Some(p) if proc::alive(p) => {
+                match (start_time, proc::info(p).and_then(|i| i.start_ticks)) {
+                    (Some(want), Some(have)) => want != have,
+                    _ => false,
+                }
+            }
+            Some(_) => true,
+            None => false,
+        };
+        Some(LockFile {
+            path: path.to_path_buf(),
+            pid,
+            port: v
+                .get("port")
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok()),
+            config_path: v
+                .get("configPath")
+                .and_then(Value::as_str)
+                .map(PathBuf::from),
+            start_time,
+            stale,
+            unreadable: false,
+        })
+    }
+}
+
+/// Every lock location that can belong to this profile, newest era first.
+pub fn lock_paths(layout: &Layout) -> Vec<PathBuf> {
+    let name = layout.config_lock_name();
+    let uid = nix::unistd::getuid();
+    let tmp = std::env::var_os("TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let mut v = vec![
+        layout.lock_dir().join("gateway.state.lock"),
+        layout.lock_dir().join(&name),
+        tmp.join(format!("openclaw-{uid}")).join(&name),
+    ];
+    let slash_tmp = PathBuf::from("/tmp")
+        .join(format!("openclaw-{uid}"))
+        .join(&name);
+    if !v.contains(&slash_tmp) {
+        v.push(slash_tmp);
+    }
+    v
+}
+
+pub fn read_locks(layout: &Layout) -> Vec<LockFile> {
+    lock_paths(layout)
+        .iter()
+        .filter_map(|p| LockFile::read(p))
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gateway {
+    pub port: u16,
+    pub state: State,
+    /// `/startupz` status when known (`started`, `starting`, `draining`).
+    pub status: Option<String>,
+    pub version: Option<Version>,
+    pub version_source: Option<&'static str>,
+    /// The real gateway process (lock owner or port listener).
+    pub pid: Option<u32>,
+    pub process: Option<ProcInfo>,
+    /// The `openclaw gateway run` launcher above it, when there is one.
+    pub launcher: Option<ProcInfo>,
+    pub locks: Vec<LockFile>,
+}
+
+impl Gateway {
+    pub fn up(&self) -> bool {
+        matches!(self.state, State::Running | State::Starting)
+    }
+}
+
+/// `/startupz` in 8.x+: JSON with a `status`. Older eras answer HTML or 500: not accepted.
+pub fn startupz(port: u16, timeout: Duration) -> Option<(u16, Value)> {
+    let r = crate::http::get(port, "/startupz", None, timeout)?;
+    let v = r.json()?;
+    v.get("status")?.as_str()?;
+    Some((r.status, v))
+}
+
+/// `/healthz` `{"ok":true,"status":"live"}` (4.x+).
+pub fn healthz(port: u16, timeout: Duration) -> bool {
+    crate::http::get(port, "/healthz", None, timeout)
+        .and_then(|r| r.json())
+        .is_some_and(|v| v.get("ok") == Some(&Value::Bool(true)))
+}
+
+/// Probes the gateway of `layout` on `port`. `token` unlocks the 4.x-7.x version endpoint.
+pub fn probe(layout: &Layout, port: u16, token: Option<&Secret>) -> Gateway {
+    let locks = read_locks(layout);
+    let t = Duration::from_millis(1500);
+    let mut gw = Gateway {
+        port,
+        state: State::Down,
+        status: None,
+        version: None,
+        version_source: None,
+        pid: None,
+        process: None,
+        launcher: None,
+        locks,
+    };
+    let mut answers = false;
+    if let Some((code, v)) = startupz(port, t) {
+        answers = true;
+        let status = v.get("status").and_then(Value::as_str).unwrap_or_default();
+        gw.status = Some(status.to_string());
+        gw.state = if code == 200 && status == "started" {
+            State::Running
+        } else {
+            State::Starting
+        };
+        if let Some(ver) = v
+            .get("version")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+        {
+            gw.version = Some(ver);
+            gw.version_source = Some("/startupz");
+        }
+    } else if healthz(port, t) {
+        answers = true;
+        gw.state = State::Running;
+    }
+    if answers && gw.version.is_none() {
+        if let Some(token) = token {
+            let r = crate::http::get(port, "/__openclaw/control-ui-config.json", Some(token), t);
+            if let Some(ver) = r
+                .filter(|r| r.status == 200)
+                .and_then(|r| r.json())
+                .and_then(|v| v.get("serverVersion")?.as_str()?.parse().ok())
+            {
+                gw.version = Some(ver);
+                gw.version_source = Some("control-ui-config");
+            }
+        }
+    }
+    // The process: the live lock owner whose port matches, else the port's listener.
+    let lock_pid = gw
+        .locks
+        .iter()
+        .filter(|l| !l.stale && l.port.is_none_or(|p| p == port))
+        .find_map(|l| l.pid.filter(|p| proc::alive(*p)));
+    let pid = lock_pid.or_else(|| proc::listener_pid(port));
+    if !answers && proc::port_open(port) {
+        // Something listens. An OpenClaw lock owner that is still booting counts as starting.
+        gw.state = if lock_pid.is_some() {
+            State::Starting
+        } else {
+            State::Foreign
+        };
+    }
+    if let Some(pid) = pid.filter(|_| gw.state != State::Foreign) {
+        gw.pid = Some(pid);
+        gw.process = proc::info(pid);
+        gw.launcher = gw
+            .process
+            .as_ref()
+            .and_then(|p| proc::info(p.ppid))
+            .filter(is_launcher);
+    }
+    gw
+}
+
+/// `node …/openclaw gateway run …` or `node …/dist/index.js gateway …`.
+pub fn is_launcher(p: &ProcInfo) -> bool {
+    let has_openclaw = p.cmdline.iter().take(3).any(|a| {
+        let a = a.to_ascii_lowercase();
+        a.ends_with("/openclaw") || a.ends_with("openclaw.mjs") || a.contains("/openclaw/dist/")
+    });
+    has_openclaw && p.cmdline.iter().any(|a| a == "gateway")
+}
+
+/// The package root a gateway process runs from, when its command line names one.
+pub fn package_root_of(p: &ProcInfo) -> Option<PathBuf> {
+    p.cmdline.iter().take(3).find_map(|a| {
+        let path = Path::new(a);
+        let real = std::fs::canonicalize(path).ok()?;
+        real.ancestors()
+            .find(|d| {
+                d.file_name().is_some_and(|n| n == "openclaw") && d.join("package.json").exists()
+            })
+            .map(Path::to_path_buf)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_staleness() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("gateway.state.lock");
+        let me = std::process::id();
+        let ticks = proc::info(me).unwrap().start_ticks.unwrap();
+        std::fs::write(
+            &p,
+            format!(r#"{{"pid":{me},"port":18789,"startTime":{ticks}}}"#),
+        )
+        .unwrap();
+        let l = LockFile::read(&p).unwrap();
+        assert!(!l.stale);
+        assert_eq!(l.port, Some(18789));
+        // pid reused by a process started at another time
+        std::fs::write(&p, format!(r#"{{"pid":{me},"startTime":{}}}"#, ticks + 7)).unwrap();
+        assert!(LockFile::read(&p).unwrap().stale);
+        // dead pid
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        let dead = c.id();
+        c.wait().unwrap();
+        std::fs::write(&p, format!(r#"{{"pid":{dead}}}"#)).unwrap();
+        assert!(LockFile::read(&p).unwrap().stale);
+        std::fs::write(&p, "not json").unwrap();
+        assert!(LockFile::read(&p).unwrap().unreadable);
+    }
+
+    #[test]
+    fn launcher_detection() {
+        let p = |args: &[&str]| ProcInfo {
+            pid: 1,
+            ppid: 0,
+            start_ticks: None,
+            started_at: None,
+            cmdline: args.iter().map(|s| s.to_string()).collect(),
+            cwd: None,
+        };
+        assert!(is_launcher(&p(&[
+            "node",
+            "/p/bin/openclaw",
+            "gateway",
+            "run"
+        ])));
+        assert!(is_launcher(&p(&[
+            "/usr/bin/node",
+            "/p/lib/node_modules/openclaw/dist/index.js",
+            "gateway",
+            "--port",
+            "1"
+        ])));
+        assert!(!is_launcher(&p(&["bash"])));
+        assert!(!is_launcher(&p(&["node", "/p/bin/openclaw", "doctor"])));
+    }
+}

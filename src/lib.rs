@@ -1,0 +1,101 @@
+//! clawkit: keeps OpenClaw installs healthy.
+//!
+//! Pipeline, read from the file tree: `probe` (read-only snapshot: `install`, `node`, `layout`,
+//! `config`, `gateway`, `supervisor`) → `commands::*` build a plan → `steps` mutate under a
+//! `oplock`, with `backup` and `journal`, and one rollback path. Every external program is run
+//! through `exec` from one builder module each (`npm`, `openclaw`, `supervisor::*`).
+
+pub mod backup;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod env;
+pub mod exec;
+pub mod exit;
+pub mod gateway;
+pub mod http;
+pub mod install;
+pub mod journal;
+pub mod layout;
+pub mod node;
+pub mod npm;
+pub mod openclaw;
+pub mod oplock;
+pub mod printer;
+pub mod probe;
+pub mod proc;
+pub mod secret;
+pub mod signals;
+pub mod steps;
+pub mod supervisor;
+pub mod version;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+use crate::exit::{exit_for, Exit, Failure};
+use crate::printer::{Printer, RED};
+
+/// Runs clawkit with these arguments and environment; returns the process exit code.
+pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => Exit::Usage.code(),
+            };
+        }
+    };
+    let printer = Printer::new(cli.global.json, cli.global.quiet, &env);
+    let result = match &cli.command {
+        Command::Status => commands::status::run(&env, &cli.global, &printer),
+        Command::Update(args) => commands::update::run(&env, &cli.global, args, &printer),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "clawkit",
+                &mut std::io::stdout(),
+            );
+            Ok(Exit::Ok)
+        }
+    };
+    match result {
+        Ok(exit) => exit.code(),
+        Err(err) => {
+            let exit = exit_for(&err);
+            report_error(&printer, &cli, &err, exit);
+            exit.code()
+        }
+    }
+}
+
+fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
+    let failure = err.chain().find_map(|e| e.downcast_ref::<Failure>());
+    let message = match failure {
+        Some(f) => f.message.clone(),
+        None => format!("{err:#}"),
+    };
+    let fix = failure.and_then(|f| f.fix.clone());
+    if p.json {
+        let command = match &cli.command {
+            Command::Status => "status",
+            Command::Update(_) => "update",
+            Command::Completions { .. } => "completions",
+        };
+        p.json(&serde_json::json!({
+            "schema": 1,
+            "command": command,
+            "outcome": match exit { Exit::Refused => "refused", Exit::Locked => "locked", Exit::Usage => "usage", _ => "failed" },
+            "exit_code": exit.code(),
+            "error": message,
+            "fix": fix,
+        }));
+    }
+    p.alert(format!("{} {message}", p.paint(RED, "error:")));
+    if let Some(fix) = fix {
+        p.alert(format!("  fix: {fix}"));
+    }
+}

@@ -1,0 +1,248 @@
+//! The mutating steps shared by `update`, `repair`, `reset` and `rollback`: each a small unit
+//! with a deadline, recorded for the report and the journal. The rollback path lives here too.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::env::Env;
+use crate::gateway::{self, Gateway};
+use crate::journal::StepRecord;
+use crate::layout::Layout;
+use crate::openclaw::OpenClaw;
+use crate::printer::Printer;
+use crate::proc;
+use crate::supervisor::{self, Kind, Supervisor};
+use crate::version::Version;
+
+/// Records each step's outcome and duration, and shows it as it happens.
+pub struct Recorder<'p> {
+    pub printer: &'p Printer,
+    pub steps: Vec<StepRecord>,
+}
+
+impl<'p> Recorder<'p> {
+    pub fn new(printer: &'p Printer) -> Self {
+        Recorder {
+            printer,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Runs one step. `f` returns a short detail for the report.
+    pub fn run<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&crate::printer::StepLine) -> Result<(T, String)>,
+    ) -> Result<T> {
+        let line = self.printer.step(name);
+        let started = Instant::now();
+        let result = f(&line);
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok((value, detail)) => {
+                line.finish("ok", &detail);
+                self.steps.push(StepRecord {
+                    name: name.into(),
+                    status: "ok".into(),
+                    duration_ms,
+                    detail,
+                });
+                Ok(value)
+            }
+            Err(e) => {
+                let detail = format!("{e:#}");
+                line.finish("fail", detail.lines().next().unwrap_or_default());
+                self.steps.push(StepRecord {
+                    name: name.into(),
+                    status: "failed".into(),
+                    duration_ms,
+                    detail,
+                });
+                Err(e)
+            }
+        }
+    }
+
+    pub fn skip(&mut self, name: &str, why: &str) {
+        self.printer.step(name).finish("skip", why);
+        self.steps.push(StepRecord {
+            name: name.into(),
+            status: "skipped".into(),
+            duration_ms: 0,
+            detail: why.into(),
+        });
+    }
+}
+
+/// One gateway that an operation stops and starts again: its profile, how it runs, and what
+/// it looked like before.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub layout: Layout,
+    pub port: u16,
+    pub gateway: Gateway,
+    pub supervisor: Supervisor,
+    /// Was it serving before the operation? Then it must be serving after.
+    pub was_running: bool,
+}
+
+impl Member {
+    pub fn label(&self) -> String {
+        let profile = self.layout.profile.name().unwrap_or("default");
+        format!(
+            "{profile} gateway (port {}, {})",
+            self.port,
+            self.supervisor.kind.as_str()
+        )
+    }
+}
+
+/// Stops a member's gateway and proves it is gone (pid dead, port free).
+pub fn stop(env: &Env, m: &Member, deadline: Duration) -> Result<String> {
+    if !m.gateway.up() && m.supervisor.kind != Kind::Systemd && m.supervisor.kind != Kind::Launchd {
+        return Ok("was not running".into());
+    }
+    supervisor::stop(env, &m.supervisor, &m.gateway, deadline)?;
+    Ok(format!(
+        "{} stopped, port {} free",
+        m.gateway
+            .pid
+            .map_or("gateway".to_string(), |p| format!("pid {p}")),
+        m.port
+    ))
+}
+
+/// Starts a member's gateway through its supervisor.
+pub fn start(env: &Env, m: &Member) -> Result<String> {
+    if proc::port_open(m.port) {
+        let by = proc::listener_pid(m.port)
+            .map(|p| format!(" by pid {p}"))
+            .unwrap_or_default();
+        bail!(
+            "port {} is already in use{by}: another program took it while the gateway was stopped",
+            m.port
+        );
+    }
+    supervisor::start(env, &m.supervisor, &m.layout)?;
+    Ok(format!("started via {}", m.supervisor.kind.as_str()))
+}
+
+/// Waits until the gateway serves: `/startupz` `started` (8.x+), else `/healthz` ok (4.x-7.x),
+/// else a TCP accept (3.x). Fails early if an unmanaged relaunch died.
+pub fn health_gate(
+    m: &Member,
+    deadline: Duration,
+    line: &crate::printer::StepLine,
+) -> Result<String> {
+    let started = Instant::now();
+    let end = started + deadline;
+    let mut last = String::from("no answer");
+    loop {
+        if let Some((code, v)) = gateway::startupz(m.port, Duration::from_millis(1000)) {
+            let status = v.get("status").and_then(|s| s.as_str()).unwrap_or("?");
+            if code == 200 && status == "started" {
+                return Ok(format!(
+                    "healthy after {:.1}s",
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            last = format!("/startupz says {status}");
+        } else if gateway::healthz(m.port, Duration::from_millis(1000)) {
+            return Ok(format!(
+                "healthy after {:.1}s (/healthz)",
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        line.set(&last);
+        if m.supervisor.kind == Kind::Unmanaged && started.elapsed() > Duration::from_secs(2) {
+            // The relaunched launcher is our child: if it is gone, stop waiting.
+            let alive = crate::gateway::read_locks(&m.layout)
+                .iter()
+                .any(|l| !l.stale && l.pid.is_some_and(proc::alive))
+                || proc::port_open(m.port);
+            if !alive && !launcher_alive(&m.layout) {
+                bail!(
+                    "the gateway exited during startup; last lines of {}:\n{}",
+                    supervisor::unmanaged::log_path(&m.layout).display(),
+                    crate::exec::indent(&tail_file(&supervisor::unmanaged::log_path(&m.layout), 8))
+                );
+            }
+        }
+        if Instant::now() >= end {
+            bail!(
+                "the gateway did not become healthy within {}s ({last})",
+                deadline.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn launcher_alive(layout: &Layout) -> bool {
+    // A relaunched gateway writes its pid into the state lock within a few seconds; before
+    // that, any live process whose environment points at this state dir counts.
+    let state = layout.state_dir.as_os_str();
+    proc::all_pids().into_iter().any(|pid| {
+        proc::info(pid).is_some_and(|i| gateway::is_launcher(&i))
+            && proc::environ(pid).is_some_and(|env| {
+                env.iter()
+                    .any(|(k, v)| k == "OPENCLAW_STATE_DIR" && v.as_os_str() == state)
+            })
+    })
+}
+
+pub fn tail_file(p: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(p).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The version the running gateway reports, from the cheapest source that answers.
+pub fn running_version(m: &Member, cli: Option<&OpenClaw>) -> Option<Version> {
+    let token = m
+        .layout
+        .config_path
+        .exists()
+        .then(|| crate::config::Config::load(&m.layout.config_path).token)
+        .flatten();
+    let gw = gateway::probe(&m.layout, m.port, token.as_ref());
+    gw.version
+        .or_else(|| cli.and_then(|c| c.gateway_runtime_version(&m.layout, m.port)))
+}
+
+/// Renames `from` to `to`, creating `to`'s parent. Same filesystem only (that is the point).
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::rename(from, to)
+        .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))
+}
+
+/// Points `<prefix>/bin/openclaw` at the package's bin entry (relative, as npm does).
+pub fn link_bin(prefix: &Path, bin_entry: &str) -> Result<Option<String>> {
+    let bin_dir = prefix.join("bin");
+    std::fs::create_dir_all(&bin_dir)?;
+    let link = bin_dir.join("openclaw");
+    let want = PathBuf::from("../lib/node_modules/openclaw").join(bin_entry);
+    if std::fs::read_link(&link).ok().as_deref() == Some(want.as_path()) {
+        return Ok(None);
+    }
+    let tmp = bin_dir.join(".openclaw.clawkit-link");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(&want, &tmp)?;
+    std::fs::rename(&tmp, &link)?;
+    Ok(Some(format!("bin/openclaw -> {}", want.display())))
+}
+
+/// Removes a directory tree, ignoring "already gone".
+pub fn remove_tree(p: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", p.display())),
+    }
+}
