@@ -291,6 +291,7 @@ mod tests {
             started_at: None,
             cmdline: args.iter().map(|s| s.to_string()).collect(),
             cwd: None,
+            exe: None,
         };
         assert!(is_launcher(&p(&[
             "node",

@@ -87,7 +87,7 @@ impl Printer {
             pb.enable_steady_tick(Duration::from_millis(100));
             Some(pb)
         } else {
-            if !self.json && !self.quiet {
+            if !self.quiet {
                 self.line(format!("- {label} ..."));
             }
             None
@@ -120,7 +120,7 @@ impl StepLine {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
-        if self.printer.json || self.printer.quiet {
+        if self.printer.quiet {
             return;
         }
         let detail = if detail.is_empty() {

@@ -112,7 +112,12 @@ impl Snapshot {
                 }
             }
         }
-        let supervisor = supervisor::detect(env, &layout, &gateway);
+        let supervisor = supervisor::detect(
+            env,
+            &layout,
+            &gateway,
+            install.as_ref().and_then(|i| i.package_root.as_deref()),
+        );
 
         let mut split = Vec::new();
         let usable: Vec<&Install> = installs.iter().filter(|i| i.usable()).collect();

@@ -18,6 +18,8 @@ pub struct ProcInfo {
     pub started_at: Option<SystemTime>,
     pub cmdline: Vec<String>,
     pub cwd: Option<PathBuf>,
+    /// The executable (`/proc/PID/exe`): survives `process.title` rewriting argv.
+    pub exe: Option<PathBuf>,
 }
 
 /// True when a process with this pid exists (a zombie counts as dead).
@@ -108,7 +110,20 @@ pub fn info(pid: u32) -> Option<ProcInfo> {
         started_at,
         cmdline,
         cwd: std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
+        exe: std::fs::read_link(format!("/proc/{pid}/exe")).ok(),
     })
+}
+
+/// Where a process's stdout goes, when it is a regular file (to keep logging there).
+#[cfg(target_os = "linux")]
+pub fn stdout_file(pid: u32) -> Option<PathBuf> {
+    let p = std::fs::read_link(format!("/proc/{pid}/fd/1")).ok()?;
+    std::fs::metadata(&p).ok()?.is_file().then_some(p)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn stdout_file(_pid: u32) -> Option<PathBuf> {
+    None
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -129,6 +144,7 @@ pub fn info(pid: u32) -> Option<ProcInfo> {
         started_at: None,
         cmdline: parts.map(String::from).collect(),
         cwd: None,
+        exe: None,
     })
 }
 

@@ -114,8 +114,8 @@ pub fn stop(env: &Env, m: &Member, deadline: Duration) -> Result<String> {
     ))
 }
 
-/// Starts a member's gateway through its supervisor.
-pub fn start(env: &Env, m: &Member) -> Result<String> {
+/// Starts a member's gateway through its supervisor; returns the pid clawkit spawned, if any.
+pub fn start(env: &Env, m: &Member) -> Result<Option<u32>> {
     if proc::port_open(m.port) {
         let by = proc::listener_pid(m.port)
             .map(|p| format!(" by pid {p}"))
@@ -125,8 +125,7 @@ pub fn start(env: &Env, m: &Member) -> Result<String> {
             m.port
         );
     }
-    supervisor::start(env, &m.supervisor, &m.layout)?;
-    Ok(format!("started via {}", m.supervisor.kind.as_str()))
+    supervisor::start(env, &m.supervisor, &m.layout)
 }
 
 /// Waits until the gateway serves: `/startupz` `started` (8.x+), else `/healthz` ok (4.x-7.x),
@@ -134,6 +133,7 @@ pub fn start(env: &Env, m: &Member) -> Result<String> {
 pub fn health_gate(
     m: &Member,
     deadline: Duration,
+    spawned: Option<u32>,
     line: &crate::printer::StepLine,
 ) -> Result<String> {
     let started = Instant::now();
@@ -156,19 +156,14 @@ pub fn health_gate(
             ));
         }
         line.set(&last);
-        if m.supervisor.kind == Kind::Unmanaged && started.elapsed() > Duration::from_secs(2) {
-            // The relaunched launcher is our child: if it is gone, stop waiting.
-            let alive = crate::gateway::read_locks(&m.layout)
-                .iter()
-                .any(|l| !l.stale && l.pid.is_some_and(proc::alive))
-                || proc::port_open(m.port);
-            if !alive && !launcher_alive(&m.layout) {
-                bail!(
-                    "the gateway exited during startup; last lines of {}:\n{}",
-                    supervisor::unmanaged::log_path(&m.layout).display(),
-                    crate::exec::indent(&tail_file(&supervisor::unmanaged::log_path(&m.layout), 8))
-                );
-            }
+        if let Some(pid) = spawned.filter(|p| !proc::alive(*p)) {
+            let log =
+                supervisor::unmanaged::relaunch_log(m.supervisor.relaunch.as_ref(), &m.layout);
+            bail!(
+                "the gateway (pid {pid}) exited during startup; last lines of {}:\n{}",
+                log.display(),
+                crate::exec::indent(&tail_file(&log, 8))
+            );
         }
         if Instant::now() >= end {
             bail!(
@@ -178,19 +173,6 @@ pub fn health_gate(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn launcher_alive(layout: &Layout) -> bool {
-    // A relaunched gateway writes its pid into the state lock within a few seconds; before
-    // that, any live process whose environment points at this state dir counts.
-    let state = layout.state_dir.as_os_str();
-    proc::all_pids().into_iter().any(|pid| {
-        proc::info(pid).is_some_and(|i| gateway::is_launcher(&i))
-            && proc::environ(pid).is_some_and(|env| {
-                env.iter()
-                    .any(|(k, v)| k == "OPENCLAW_STATE_DIR" && v.as_os_str() == state)
-            })
-    })
 }
 
 pub fn tail_file(p: &Path, n: usize) -> String {

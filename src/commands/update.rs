@@ -165,9 +165,22 @@ impl Plan {
                             .map_or("?".into(), |f| f.display().to_string())
                     ),
                     _ => format!(
-                        "relaunch `{}` detached (its cwd and environment kept), log {}",
+                        "relaunch `{}` detached{} (its cwd and environment kept), log {}",
                         m.supervisor.command.join(" "),
-                        crate::supervisor::unmanaged::log_path(&m.layout).display()
+                        if m.supervisor
+                            .relaunch
+                            .as_ref()
+                            .is_some_and(|r| r.reconstructed)
+                        {
+                            " (rebuilt: the process had retitled itself)"
+                        } else {
+                            ""
+                        },
+                        crate::supervisor::unmanaged::relaunch_log(
+                            m.supervisor.relaunch.as_ref(),
+                            &m.layout
+                        )
+                        .display()
                     ),
                 };
                 v.push((format!("start {}", m.label()), how));
@@ -495,13 +508,15 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
                 prefix: Some(p), ..
             }),
         ) => p.clone(),
-        (None, Some(i)) if i.package_root.is_some() => return Err(refuse(
-            format!(
+        (None, Some(i)) if i.package_root.is_some() => {
+            return Err(refuse(
+                format!(
                 "{} is not an npm global install (no <prefix>/lib/node_modules/openclaw layout)",
                 i.bin.display()
             ),
-            "pass --prefix DIR for the npm prefix to manage",
-        )),
+                "pass --prefix DIR for the npm prefix to manage",
+            ))
+        }
         _ => npm_global_prefix(&npm)?,
     };
     let root = prefix.join("lib/node_modules").join(PACKAGE);
@@ -703,10 +718,7 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
     );
     Ok(Plan {
         staging: work.join(format!("staging-{id}")),
-        aside: work.join("previous").join(format!(
-            "{}-{id}",
-            from.as_ref().map_or("none".into(), |v| v.to_string())
-        )),
+        aside: work.join("previous").join(&id),
         id,
         mode,
         from,
@@ -1128,12 +1140,16 @@ impl Execution<'_> {
                     continue;
                 }
                 let env = self.env;
-                self.rec.run(&format!("start {}", m.label()), |_| {
-                    Ok(((), steps::start(env, m)?))
+                let spawned = self.rec.run(&format!("start {}", m.label()), |_| {
+                    let pid = steps::start(env, m)?;
+                    let detail = pid.map_or(format!("via {}", m.supervisor.kind.as_str()), |p| {
+                        format!("pid {p}")
+                    });
+                    Ok((pid, detail))
                 })?;
                 let timeout = plan.timeout;
                 self.rec.run("health gate", |line| {
-                    Ok(((), steps::health_gate(m, timeout, line)?))
+                    Ok(((), steps::health_gate(m, timeout, spawned, line)?))
                 })?;
             }
             if let Some(t) = self.outage_start {
@@ -1232,8 +1248,8 @@ impl Execution<'_> {
             let env = self.env;
             let timeout = self.plan.timeout;
             self.rec.run(&format!("restart {}", m.label()), |line| {
-                steps::start(env, m)?;
-                Ok(((), steps::health_gate(m, timeout, line)?))
+                let pid = steps::start(env, m)?;
+                Ok(((), steps::health_gate(m, timeout, pid, line)?))
             })?;
         }
         Ok(())
@@ -1319,8 +1335,8 @@ impl Execution<'_> {
             let timeout = plan.timeout;
             self.rec
                 .run(&format!("rollback: start {}", m.label()), |line| {
-                    steps::start(env, m)?;
-                    Ok(((), steps::health_gate(m, timeout, line)?))
+                    let pid = steps::start(env, m)?;
+                    Ok(((), steps::health_gate(m, timeout, pid, line)?))
                 })?;
             let old_cli = plan
                 .from

@@ -48,6 +48,10 @@ pub struct Relaunch {
     pub argv: Vec<String>,
     pub cwd: PathBuf,
     pub env: Vec<(OsString, OsString)>,
+    /// Where the gateway's output went (kept for the relaunch), when it was a file.
+    pub log: Option<PathBuf>,
+    /// The command line was rebuilt (the process had retitled itself), not read.
+    pub reconstructed: bool,
 }
 
 impl std::fmt::Debug for Relaunch {
@@ -120,7 +124,12 @@ impl Supervisor {
 
 /// Finds the supervisor of `layout`'s gateway. Services are looked for only when their
 /// manager's command is on PATH (that is also how tests substitute fakes).
-pub fn detect(env: &Env, layout: &Layout, gw: &Gateway) -> Supervisor {
+pub fn detect(
+    env: &Env,
+    layout: &Layout,
+    gw: &Gateway,
+    install_root: Option<&std::path::Path>,
+) -> Supervisor {
     let running_pids: Vec<u32> = gw
         .pid
         .into_iter()
@@ -136,7 +145,7 @@ pub fn detect(env: &Env, layout: &Layout, gw: &Gateway) -> Supervisor {
         }
     }
     if gw.up() {
-        return unmanaged::detect(gw);
+        return unmanaged::detect(gw, install_root);
     }
     Supervisor::none()
 }
@@ -185,13 +194,14 @@ pub fn stop(env: &Env, sup: &Supervisor, gw: &Gateway, deadline: Duration) -> Re
     bail!("gateway process(es) {pids:?} survived SIGKILL")
 }
 
-/// Starts the gateway through its supervisor (the health gate is the caller's).
-pub fn start(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<()> {
+/// Starts the gateway through its supervisor (the health gate is the caller's). Returns the pid
+/// clawkit spawned itself (unmanaged relaunch), which the health gate watches.
+pub fn start(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<Option<u32>> {
     match sup.kind {
-        Kind::Systemd => systemd::start(env, sup),
-        Kind::Launchd => launchd::start(env, sup),
+        Kind::Systemd => systemd::start(env, sup).map(|_| None),
+        Kind::Launchd => launchd::start(env, sup).map(|_| None),
         Kind::Unmanaged => match &sup.relaunch {
-            Some(r) => unmanaged::start(r, layout).map(|_| ()),
+            Some(r) => unmanaged::start(r, layout).map(Some),
             None => bail!(
                 "cannot relaunch this gateway: {}",
                 sup.relaunch_problem
@@ -199,7 +209,7 @@ pub fn start(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<()> {
                     .unwrap_or("its command line is unknown")
             ),
         },
-        Kind::None => Ok(()),
+        Kind::None => Ok(None),
     }
 }
 

@@ -1,9 +1,13 @@
 //! Gateways no service manager owns (containers, tmux, `nohup`): stopped by pid, relaunched
 //! detached with the launcher's own command line, cwd and environment.
+//!
+//! OpenClaw 9.5+ keeps a launcher process (`node …/openclaw gateway run`) above the gateway;
+//! 9.4 and older retitle the one process `openclaw-gateway`, which overwrites its argv. Then
+//! the command line is rebuilt from `/proc/PID/exe` (node), the install's entry and the port.
 
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
@@ -11,32 +15,47 @@ use anyhow::{Context, Result};
 use super::{Kind, Relaunch, Supervisor};
 use crate::gateway::{is_launcher, Gateway};
 use crate::layout::Layout;
-use crate::proc;
+use crate::proc::{self, ProcInfo};
 
-pub fn detect(gw: &Gateway) -> Supervisor {
+const PID1: &str = "the gateway is PID 1 of this container: stopping it stops the container; rebuild the image with the new OpenClaw instead";
+
+pub fn detect(gw: &Gateway, install_root: Option<&Path>) -> Supervisor {
     let mut sup = Supervisor::none();
     sup.kind = Kind::Unmanaged;
-    // The launcher when there is one; else the gateway itself if its argv still says what it is.
-    let source = gw
+    let launcher = gw
         .launcher
         .clone()
         .or_else(|| gw.process.clone().filter(is_launcher));
-    match source {
-        Some(p) if p.pid == 1 => {
+    let (source, argv, reconstructed): (Option<ProcInfo>, Option<Vec<String>>, bool) =
+        match launcher {
+            Some(p) => {
+                let argv = p.cmdline.clone();
+                (Some(p), Some(argv), false)
+            }
+            None => {
+                let p = gw.process.clone();
+                let argv = p
+                    .as_ref()
+                    .and_then(|p| rebuild_argv(p, install_root, gw.port));
+                (p, argv, true)
+            }
+        };
+    match (source, argv) {
+        (Some(p), _) if p.pid == 1 || gw.pid == Some(1) => {
             sup.command = p.cmdline.clone();
-            sup.relaunch_problem = Some(
-                "the gateway is PID 1 of this container: stopping it stops the container; rebuild the image with the new OpenClaw instead".into(),
-            );
+            sup.relaunch_problem = Some(PID1.into());
         }
-        Some(p) => {
-            sup.command = p.cmdline.clone();
+        (Some(p), Some(argv)) => {
+            sup.command = argv.clone();
             sup.main_pid = Some(p.pid);
             match (proc::environ(p.pid), p.cwd.clone()) {
                 (Some(env), Some(cwd)) => {
                     sup.relaunch = Some(Relaunch {
-                        argv: p.cmdline.clone(),
+                        argv,
                         cwd,
                         env,
+                        log: proc::stdout_file(p.pid),
+                        reconstructed,
                     })
                 }
                 _ => {
@@ -47,16 +66,39 @@ pub fn detect(gw: &Gateway) -> Supervisor {
                 }
             }
         }
-        None => {
-            sup.relaunch_problem = Some(match gw.pid {
-                Some(1) => "the gateway is PID 1 of this container: rebuild the image with the new OpenClaw instead".into(),
-                Some(pid) => format!("pid {pid} does not show the command line that started it"),
-                None => "the gateway's process is not visible to this user".into(),
-            })
+        (Some(p), None) => {
+            sup.command = p.cmdline.clone();
+            sup.relaunch_problem = Some(format!(
+                "pid {} does not show the command line that started it, and no OpenClaw install was found to rebuild it",
+                p.pid
+            ));
+        }
+        (None, _) => {
+            sup.relaunch_problem = Some("the gateway's process is not visible to this user".into())
         }
     }
     sup.derive_paths();
     sup
+}
+
+/// `[node, <root>/openclaw.mjs, gateway, run, --port, N]` for a process whose argv was retitled.
+fn rebuild_argv(p: &ProcInfo, install_root: Option<&Path>, port: u16) -> Option<Vec<String>> {
+    let exe = p.exe.as_ref()?;
+    let root = install_root?;
+    let is_node = exe
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("node"));
+    if !is_node {
+        return None;
+    }
+    Some(vec![
+        exe.to_string_lossy().into_owned(),
+        root.join("openclaw.mjs").to_string_lossy().into_owned(),
+        "gateway".into(),
+        "run".into(),
+        "--port".into(),
+        port.to_string(),
+    ])
 }
 
 pub fn stop(pids: &[u32]) {
@@ -65,14 +107,20 @@ pub fn stop(pids: &[u32]) {
     }
 }
 
-/// Where a relaunched gateway's output goes.
+/// Where a relaunched gateway's output goes when its old output was not a file.
 pub fn log_path(layout: &Layout) -> PathBuf {
     layout.state_dir.join("logs").join("clawkit-gateway.log")
 }
 
+/// The log a relaunch writes to.
+pub fn relaunch_log(r: Option<&Relaunch>, layout: &Layout) -> PathBuf {
+    r.and_then(|r| r.log.clone())
+        .unwrap_or_else(|| log_path(layout))
+}
+
 /// Starts the gateway in its own session, detached from clawkit; returns its pid.
 pub fn start(r: &Relaunch, layout: &Layout) -> Result<u32> {
-    let log = log_path(layout);
+    let log = relaunch_log(Some(r), layout);
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
