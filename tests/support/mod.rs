@@ -1,0 +1,489 @@
+//! Test harness: fake OpenClaw releases served by a local registry, and sandboxes with a
+//! private HOME and PATH (fake systemctl/launchctl first) that run the real clawkit binary.
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "tok-SECRET-do-not-print-4242";
+
+/// One fake release: version plus the `fake` behaviour switches of its package.json.
+pub struct Release {
+    pub version: &'static str,
+    pub schema: u32,
+    pub engines: &'static str,
+    pub fake: Value,
+}
+
+pub fn releases() -> Vec<Release> {
+    let r = |version, schema, fake: Value| Release {
+        version,
+        schema,
+        engines: ">=18",
+        fake,
+    };
+    vec![
+        r("2026.9.4", 17, json!({})),
+        r("2026.9.5", 18, json!({})),
+        r("2026.9.6", 18, json!({})),
+        r("2026.10.1", 19, json!({"crashAtStart": true})),
+        r("2026.10.2", 19, json!({"neverHealthy": true})),
+        r("2026.10.3", 19, json!({"reportVersion": "2026.10.2"})),
+        r("2026.10.4", 19, json!({"doctorFails": true})),
+        r("2026.10.5", 19, json!({"cliVersion": "2026.10.6"})),
+        Release {
+            version: "2026.11.1",
+            schema: 19,
+            engines: ">=99",
+            fake: json!({}),
+        },
+    ]
+}
+
+pub const LATEST: &str = "2026.9.6";
+
+pub struct Fixtures {
+    pub dir: PathBuf,
+    pub registry: String,
+    pub npm_cache: PathBuf,
+}
+
+fn target_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Packs every fake release (once per test process) and starts the registry.
+pub fn fixtures() -> &'static Fixtures {
+    static F: OnceLock<Fixtures> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = target_dir().join(format!("clawkit-fixtures-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for r in releases() {
+            pack(&dir, &r);
+        }
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/support/registry.py"))
+            .arg(&dir)
+            .arg(LATEST)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the fake registry");
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("registry prints its port");
+        std::mem::forget(child);
+        let npm_cache = target_dir().join("clawkit-npm-cache");
+        Fixtures {
+            dir,
+            registry: format!("http://127.0.0.1:{port}/"),
+            npm_cache,
+        }
+    })
+}
+
+fn pack(dir: &Path, r: &Release) {
+    let work = tempfile::tempdir().unwrap();
+    let pkg = work.path().join("package");
+    copy_dir(&repo().join("tests/fake-openclaw"), &pkg);
+    std::fs::rename(
+        pkg.join("dist/chunk.mjs"),
+        pkg.join(format!("dist/chunk-{}.mjs", r.version)),
+    )
+    .unwrap();
+    let mut pj: Value =
+        serde_json::from_str(&std::fs::read_to_string(pkg.join("package.json")).unwrap()).unwrap();
+    pj["version"] = json!(r.version);
+    pj["engines"]["node"] = json!(r.engines);
+    pj["openclaw"]["schemaVersions"]["state"] = json!(r.schema);
+    pj["fake"] = r.fake.clone();
+    std::fs::write(
+        pkg.join("package.json"),
+        serde_json::to_string_pretty(&pj).unwrap(),
+    )
+    .unwrap();
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(dir.join(format!("openclaw-{}.tgz", r.version)))
+        .arg("-C")
+        .arg(work.path())
+        .arg("package")
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub prefix: PathBuf,
+    pub tools: PathBuf,
+    pub port: u16,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let f = fixtures();
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let prefix = dir.path().join("prefix");
+        let tools = dir.path().join("tools");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&tools).unwrap();
+        let _ = &f.dir;
+        Sandbox {
+            dir,
+            home,
+            prefix,
+            tools,
+            port: free_port(),
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// Puts the fake `systemctl` (and/or `launchctl`) first on PATH.
+    pub fn with_tool(self, name: &str) -> Self {
+        std::os::unix::fs::symlink(
+            repo().join("tests/support").join(name),
+            self.tools.join(name),
+        )
+        .unwrap();
+        self
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.home.join(".openclaw")
+    }
+
+    pub fn node_dir() -> PathBuf {
+        let node = which::which("node").expect("node on PATH");
+        node.parent().unwrap().to_path_buf()
+    }
+
+    pub fn path(&self) -> OsString {
+        std::env::join_paths([
+            self.tools.clone(),
+            self.prefix.join("bin"),
+            Self::node_dir(),
+            PathBuf::from("/usr/local/bin"),
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/bin"),
+        ])
+        .unwrap()
+    }
+
+    pub fn env(&self) -> Vec<(OsString, OsString)> {
+        let f = fixtures();
+        let mut v: Vec<(OsString, OsString)> = vec![
+            ("HOME".into(), self.home.clone().into()),
+            ("PATH".into(), self.path()),
+            ("npm_config_registry".into(), f.registry.clone().into()),
+            ("npm_config_cache".into(), f.npm_cache.clone().into()),
+            ("npm_config_update_notifier".into(), "false".into()),
+            ("OPENCLAW_NO_AUTO_UPDATE".into(), "1".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("TMPDIR".into(), self.dir.path().join("tmp").into()),
+        ];
+        std::fs::create_dir_all(self.dir.path().join("tmp")).unwrap();
+        v.extend(self.extra_env.iter().map(|(k, val)| (k.into(), val.into())));
+        v
+    }
+
+    /// A clawkit command in this sandbox (clean environment, no TTY).
+    pub fn clawkit(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("clawkit").unwrap();
+        c.env_clear().envs(self.env()).current_dir(self.dir.path());
+        c.timeout(Duration::from_secs(240));
+        c
+    }
+
+    /// Installs a fake release into the prefix the way npm lays it out (fast, no npm).
+    pub fn install(&self, version: &str) {
+        let root = self.prefix.join("lib/node_modules/openclaw");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let tgz = fixtures().dir.join(format!("openclaw-{version}.tgz"));
+        let st = Command::new("tar")
+            .arg("-xzf")
+            .arg(&tgz)
+            .arg("--strip-components=1")
+            .arg("-C")
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::create_dir_all(self.prefix.join("bin")).unwrap();
+        let link = self.prefix.join("bin/openclaw");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("../lib/node_modules/openclaw/openclaw.mjs", &link).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            root.join("openclaw.mjs"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+
+    /// Replaces the package directory the way npm does (new dir, old one removed).
+    pub fn npm_replace(&self, version: &str) {
+        let root = self.prefix.join("lib/node_modules/openclaw");
+        let old = self.prefix.join("lib/node_modules/.openclaw-old");
+        std::fs::rename(&root, &old).unwrap();
+        self.install(version);
+        std::fs::remove_dir_all(&old).unwrap();
+    }
+
+    pub fn write_config(&self, state_dir: &Path, port: u16) {
+        std::fs::create_dir_all(state_dir).unwrap();
+        let cfg = json!({
+            "gateway": {"mode": "local", "port": port, "bind": "loopback",
+                        "auth": {"mode": "token", "token": TOKEN}},
+            "logging": {"file": state_dir.join("logs/openclaw.log")},
+        });
+        std::fs::write(
+            state_dir.join("openclaw.json"),
+            serde_json::to_string_pretty(&cfg).unwrap(),
+        )
+        .unwrap();
+    }
+
+    pub fn config(&self) {
+        self.write_config(&self.state_dir(), self.port);
+    }
+
+    /// Starts `openclaw gateway run` detached, like a user in tmux; waits until it serves.
+    pub fn start_gateway(&self) -> u32 {
+        self.start_gateway_with(&[], self.port)
+    }
+
+    pub fn start_gateway_with(&self, env: &[(&str, &str)], port: u16) -> u32 {
+        use std::os::unix::process::CommandExt;
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("gateway-{port}.log"))).unwrap();
+        let mut c = Command::new("node");
+        c.arg(self.prefix.join("bin/openclaw"))
+            .args(["gateway", "run"])
+            .env_clear()
+            .envs(self.env())
+            .envs(env.iter().copied())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0);
+        let child = c.spawn().unwrap();
+        let pid = child.id();
+        std::mem::forget(child);
+        assert!(
+            wait_for(Duration::from_secs(20), || startupz(port)
+                .is_some_and(|v| v["status"] == "started")),
+            "fake gateway did not start on {port}"
+        );
+        pid
+    }
+
+    pub fn startupz(&self) -> Option<Value> {
+        startupz(self.port)
+    }
+
+    /// A systemd user unit for the default profile running this install.
+    pub fn systemd_unit(&self, service_version: &str) -> PathBuf {
+        let dir = self.home.join(".config/systemd/user");
+        std::fs::create_dir_all(&dir).unwrap();
+        let node = Self::node_dir().join("node");
+        let unit = dir.join("openclaw-gateway.service");
+        std::fs::write(
+            &unit,
+            format!(
+                "[Unit]\nDescription=OpenClaw Gateway\n\n[Service]\nExecStart={} {} gateway run --port {}\nRestart=always\nRestartPreventExitStatus=78\nEnvironment=HOME={}\nEnvironment=OPENCLAW_SERVICE_VERSION={service_version}\n\n[Install]\nWantedBy=default.target\n",
+                node.display(),
+                self.prefix.join("lib/node_modules/openclaw/openclaw.mjs").display(),
+                self.port,
+                self.home.display()
+            ),
+        )
+        .unwrap();
+        unit
+    }
+
+    pub fn launchd_plist(&self, service_version: &str) -> PathBuf {
+        let dir = self.home.join("Library/LaunchAgents");
+        std::fs::create_dir_all(&dir).unwrap();
+        let node = Self::node_dir().join("node");
+        let plist = dir.join("ai.openclaw.gateway.plist");
+        std::fs::write(
+            &plist,
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict>
+<key>Label</key><string>ai.openclaw.gateway</string>
+<key>ProgramArguments</key><array><string>{}</string><string>{}</string><string>gateway</string><string>run</string><string>--port</string><string>{}</string></array>
+<key>EnvironmentVariables</key><dict><key>HOME</key><string>{}</string><key>OPENCLAW_SERVICE_VERSION</key><string>{service_version}</string></dict>
+<key>KeepAlive</key><true/>
+</dict></plist>
+"#,
+                node.display(),
+                self.prefix.join("lib/node_modules/openclaw/openclaw.mjs").display(),
+                self.port,
+                self.home.display()
+            ),
+        )
+        .unwrap();
+        plist
+    }
+
+    /// Runs a fake service manager command directly (test setup).
+    pub fn tool(&self, name: &str, args: &[&str]) {
+        let st = Command::new(repo().join("tests/support").join(name))
+            .args(args)
+            .env_clear()
+            .envs(self.env())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{name} {args:?}");
+    }
+
+    /// Every process started inside this sandbox (HOME points into it).
+    pub fn processes(&self) -> Vec<u32> {
+        let home = self.home.as_os_str().as_encoded_bytes().to_vec();
+        let mut needle = b"HOME=".to_vec();
+        needle.extend(home);
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_slice()))
+            })
+            .collect()
+    }
+
+    /// A sha256 of every file under `dir` (path, mode, content), for "nothing changed" checks.
+    pub fn tree_hash(dir: &Path) -> Vec<(String, u32, String)> {
+        use sha2::{Digest, Sha256};
+        use std::os::unix::fs::MetadataExt;
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                let m = std::fs::symlink_metadata(&p).unwrap();
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+                if m.is_dir() {
+                    stack.push(p);
+                    out.push((rel, m.mode(), String::new()));
+                } else if m.is_file() {
+                    let data = std::fs::read(&p).unwrap_or_default();
+                    out.push((rel, m.mode(), hex::encode(Sha256::digest(&data))));
+                } else {
+                    out.push((rel, m.mode(), format!("{:?}", std::fs::read_link(&p).ok())));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for _ in 0..3 {
+            let pids = self.processes();
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                unsafe {
+                    libc_kill(pid as i32, 9);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+pub fn startupz(port: u16) -> Option<Value> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_millis(800)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .get(&format!("http://127.0.0.1:{port}/startupz"))
+        .call()
+        .ok()?;
+    serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
+}
+
+pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+pub fn json_out(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Asserts that no secret reached stdout or stderr.
+pub fn assert_no_secret(out: &std::process::Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(!text.contains(TOKEN), "the gateway token leaked:\n{text}");
+    }
+}
