@@ -237,6 +237,7 @@ async function main() {
         console.error("doctor --fix cannot run while a gateway owns this state directory (lifecycle contention)");
         process.exit(1);
       }
+      if (FAKE.doctorSlowMs) await new Promise((r) => setTimeout(r, FAKE.doctorSlowMs));
       if (FAKE.doctorFails) {
         console.error(`fake: doctor ${VERSION} migration failed`);
         process.exit(1);

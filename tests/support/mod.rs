@@ -36,6 +36,9 @@ pub fn releases() -> Vec<Release> {
         r("2026.10.3", 19, json!({"reportVersion": "2026.10.2"})),
         r("2026.10.4", 19, json!({"doctorFails": true})),
         r("2026.10.5", 19, json!({"cliVersion": "2026.10.6"})),
+        r("2026.10.7", 19, json!({"noTarball": true})),
+        r("2026.10.8", 19, json!({"slowTarball": true})),
+        r("2026.10.9", 19, json!({"doctorSlowMs": 3000})),
         Release {
             version: "2026.11.1",
             schema: 19,

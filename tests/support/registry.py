@@ -9,6 +9,7 @@ Faults, switched per request by files in the directory (so a running test can fl
 import base64, hashlib, http.server, json, os, sys, tarfile, time
 
 DIR = sys.argv[1]
+SLOW = set()
 LATEST = sys.argv[2] if len(sys.argv) > 2 else None
 
 
@@ -27,6 +28,11 @@ def versions(base):
             "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode(),
         }
         pkg["_id"] = f"openclaw@{pkg['version']}"
+        fake = pkg.get("fake") or {}
+        if fake.get("noTarball"):
+            pkg["dist"]["tarball"] = f"{base}/openclaw/-/missing-{name}"
+        if fake.get("slowTarball"):
+            SLOW.add(name)
         out[pkg["version"]] = pkg
     return out
 
@@ -54,6 +60,8 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         if path.startswith("/openclaw/-/"):
+            if os.path.basename(path) in SLOW:
+                time.sleep(60)
             f = os.path.join(DIR, os.path.basename(path))
             if os.path.exists(f):
                 data = open(f, "rb").read()

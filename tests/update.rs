@@ -1,0 +1,542 @@
+//! `clawkit update` end to end against fake OpenClaw releases from a local registry (real npm).
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{assert_no_secret, json_out, wait_for, Sandbox};
+
+fn update(sb: &Sandbox, args: &[&str]) -> (i32, Value, Output) {
+    let out = sb
+        .clawkit()
+        .args(["update", "--yes", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_no_secret(&out);
+    let doc = json_out(&out);
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["command"], "update");
+    (out.status.code().unwrap(), doc, out)
+}
+
+fn running(sb: &Sandbox) -> Option<String> {
+    sb.startupz()
+        .filter(|v| v["status"] == "started")
+        .and_then(|v| v["version"].as_str().map(String::from))
+}
+
+fn cli_version(sb: &Sandbox) -> String {
+    let pj = sb.prefix.join("lib/node_modules/openclaw/package.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(pj).unwrap()).unwrap();
+    v["version"].as_str().unwrap().to_string()
+}
+
+/// State that must survive a failed update byte for byte (logs, locks and clawkit's own files aside).
+fn state_hash(dir: &Path) -> Vec<(String, u32, String)> {
+    let mut v = Sandbox::tree_hash(dir);
+    v.retain(|(p, _, _)| {
+        !(p.starts_with("logs") || p.starts_with("tmp") || p.starts_with("clawkit"))
+    });
+    v
+}
+
+fn unmanaged(from: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.install(from);
+    sb.config();
+    sb.start_gateway();
+    sb
+}
+
+fn step_status<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
+    doc["steps"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with(name)))
+        .and_then(|s| s["status"].as_str())
+}
+
+#[test]
+fn happy_path_unmanaged() {
+    let sb = unmanaged("2026.9.4");
+    let config_before = std::fs::read(sb.state_dir().join("openclaw.json")).unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "updated");
+    assert_eq!(doc["from"], "2026.9.4");
+    assert_eq!(doc["to"], "2026.9.5");
+    assert_eq!(doc["cli_version"], "2026.9.5");
+    assert_eq!(doc["gateway_version"], "2026.9.5");
+    assert_eq!(doc["supervisor"], "unmanaged");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    assert_eq!(cli_version(&sb), "2026.9.5");
+    // The migration ran (schema 17 -> 18) with the new binary and the gateway stopped.
+    assert_eq!(step_status(&doc, "migrate"), Some("ok"));
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(sb.state_dir().join("openclaw.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["meta"]["lastTouchedVersion"], "2026.9.5");
+    let before: Value = serde_json::from_slice(&config_before).unwrap();
+    assert_eq!(
+        cfg["gateway"]["auth"]["token"],
+        before["gateway"]["auth"]["token"]
+    );
+    // Backup with manifest, journal entry, previous package kept, staging gone.
+    let backup = Path::new(doc["backup"].as_str().unwrap());
+    assert!(backup.join("manifest.json").exists());
+    let journal = std::fs::read_to_string(doc["journal"].as_str().unwrap()).unwrap();
+    let last: Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "updated");
+    assert!(last["downtime_ms"].as_u64().unwrap() > 0);
+    let work = sb.prefix.join("lib/clawkit");
+    assert_eq!(std::fs::read_dir(work.join("previous")).unwrap().count(), 1);
+    assert!(!std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("staging")));
+    // Outage: it did not include the npm download.
+    let stage_ms = doc["steps"][0]["duration_ms"].as_u64().unwrap();
+    assert!(doc["downtime_ms"].as_u64().unwrap() < 20_000, "{doc:#}");
+    assert!(stage_ms > 0);
+}
+
+#[test]
+fn happy_path_systemd() {
+    let sb = Sandbox::new().with_tool("systemctl");
+    sb.install("2026.9.4");
+    sb.config();
+    sb.systemd_unit("2026.9.4");
+    sb.tool("systemctl", &["--user", "start", "openclaw-gateway"]);
+    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["supervisor"], "systemd");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    let calls = std::fs::read_to_string(sb.home.join(".fake-systemd/calls.log")).unwrap();
+    assert!(
+        calls.contains("--user stop openclaw-gateway.service"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("--user start openclaw-gateway.service"),
+        "{calls}"
+    );
+}
+
+#[test]
+fn happy_path_launchd() {
+    let sb = Sandbox::new().with_tool("launchctl");
+    sb.install("2026.9.4");
+    sb.config();
+    let plist = sb.launchd_plist("2026.9.4");
+    let uid = nix::unistd::getuid();
+    sb.tool(
+        "launchctl",
+        &["bootstrap", &format!("gui/{uid}"), plist.to_str().unwrap()],
+    );
+    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["supervisor"], "launchd");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    let calls = std::fs::read_to_string(sb.home.join(".fake-launchd/calls.log")).unwrap();
+    assert!(calls.contains("bootout"), "{calls}");
+}
+
+#[test]
+fn to_latest_resolves_the_tag() {
+    let sb = unmanaged("2026.9.5");
+    let (code, doc, _) = update(&sb, &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["to"], support::LATEST);
+    assert_eq!(running(&sb).as_deref(), Some(support::LATEST));
+    // 9.5 -> 9.6 share a schema: no migration in the outage.
+    assert_eq!(step_status(&doc, "migrate"), Some("skipped"));
+}
+
+#[test]
+fn already_current_touches_nothing() {
+    let sb = unmanaged("2026.9.5");
+    let before = Sandbox::tree_hash(sb.dir.path());
+    let pid = sb.startupz().unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "already-current");
+    assert_eq!(sb.startupz().unwrap()["version"], pid["version"]);
+    let mut after = Sandbox::tree_hash(sb.dir.path());
+    // The lock file is clawkit's only trace.
+    after.retain(|(p, _, _)| !p.ends_with("clawkit/lock") && !p.ends_with("/clawkit"));
+    let mut before = before;
+    before.retain(|(p, _, _)| !p.ends_with("/clawkit"));
+    assert_eq!(before, after);
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let sb = unmanaged("2026.9.4");
+    let before = Sandbox::tree_hash(sb.dir.path());
+    let out = sb
+        .clawkit()
+        .args(["update", "--to", "2026.9.5", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json_out(&out);
+    assert_eq!(doc["outcome"], "planned");
+    let steps: Vec<String> = doc["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["command"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        steps[0].contains("npm install --global --prefix"),
+        "{steps:?}"
+    );
+    assert!(steps
+        .iter()
+        .any(|s| s.contains("doctor --fix --non-interactive")));
+    assert_eq!(Sandbox::tree_hash(sb.dir.path()), before);
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+#[test]
+fn unknown_version_is_refused_and_gateway_untouched() {
+    let sb = unmanaged("2026.9.4");
+    let before = sb.startupz().unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.99.99"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert_eq!(doc["outcome"], "refused");
+    assert!(
+        doc["error"].as_str().unwrap().contains("does not exist"),
+        "{doc:#}"
+    );
+    let now = sb.startupz().unwrap();
+    assert_eq!(now["version"], "2026.9.4");
+    assert!(
+        now["uptimeMs"].as_u64() > before["uptimeMs"].as_u64(),
+        "same process kept running"
+    );
+}
+
+#[test]
+fn engines_mismatch_is_refused_before_download() {
+    let sb = unmanaged("2026.9.4");
+    let (code, doc, _) = update(&sb, &["--to", "2026.11.1"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("needs Node >=99"),
+        "{doc:#}"
+    );
+    assert!(
+        !sb.prefix.join("lib/clawkit").exists(),
+        "nothing was staged"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+#[test]
+fn npm_failure_while_staging_never_stops_the_gateway() {
+    let sb = unmanaged("2026.9.4");
+    let before = sb.startupz().unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.7"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert_eq!(step_status(&doc, "stage"), Some("failed"));
+    assert!(doc["error"]
+        .as_str()
+        .unwrap()
+        .contains("the gateway was not touched"));
+    assert!(!doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"].as_str().unwrap().starts_with("stop")));
+    let now = sb.startupz().unwrap();
+    assert!(now["uptimeMs"].as_u64() > before["uptimeMs"].as_u64());
+    let work = sb.prefix.join("lib/clawkit");
+    assert!(
+        !work.exists() || std::fs::read_dir(&work).unwrap().count() == 0,
+        "staging cleaned up"
+    );
+}
+
+fn assert_rolled_back(
+    sb: &Sandbox,
+    to: &str,
+    extra: &[&str],
+    state_before: &[(String, u32, String)],
+) -> Value {
+    let mut args = vec!["--to", to];
+    args.extend_from_slice(extra);
+    let (code, doc, _) = update(sb, &args);
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(doc["outcome"], "rolled-back");
+    assert_eq!(running(sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(sb), "2026.9.4");
+    assert_eq!(
+        state_hash(&sb.state_dir()),
+        state_before,
+        "state restored byte for byte"
+    );
+    let journal = std::fs::read_to_string(doc["journal"].as_str().unwrap()).unwrap();
+    let last: Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "rolled-back");
+    doc
+}
+
+#[test]
+fn crash_at_start_rolls_back() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let doc = assert_rolled_back(&sb, "2026.10.1", &[], &before);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("exited during startup"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn never_healthy_rolls_back_after_deadline() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let doc = assert_rolled_back(&sb, "2026.10.2", &["--timeout", "3"], &before);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("did not become healthy within 3s"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn version_mismatch_after_start_rolls_back() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let doc = assert_rolled_back(&sb, "2026.10.3", &[], &before);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("reports 2026.10.2, expected 2026.10.3"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn migration_failure_rolls_back() {
+    let sb = unmanaged("2026.9.4");
+    // JSON-era pairing files with token modes: they must come back byte- and mode-identical.
+    let devices = sb.state_dir().join("devices");
+    std::fs::create_dir_all(&devices).unwrap();
+    std::fs::write(
+        devices.join("paired.json"),
+        r#"{"dev1":{"tokens":{"operator":{"token":"x"}}}}"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        devices.join("paired.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let before = state_hash(&sb.state_dir());
+    let doc = assert_rolled_back(&sb, "2026.10.4", &[], &before);
+    assert_eq!(step_status(&doc, "migrate"), Some("failed"));
+    let mode = std::fs::metadata(devices.join("paired.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn staged_package_with_wrong_version_is_refused() {
+    let sb = unmanaged("2026.9.4");
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.5"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("2026.10.6"),
+        "{doc:#}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+#[test]
+fn lock_held_exits_5_and_changes_nothing() {
+    use fs4::fs_std::FileExt;
+    let sb = unmanaged("2026.9.4");
+    let dir = sb.state_dir().join("clawkit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    assert!(f.try_lock_exclusive().unwrap());
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 5, "{doc:#}");
+    assert_eq!(doc["outcome"], "locked");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    drop(f);
+}
+
+#[test]
+fn downgrade_needs_a_flag() {
+    let sb = unmanaged("2026.9.5");
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.4"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(doc["fix"].as_str().unwrap().contains("--allow-downgrade"));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.4", "--allow-downgrade"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+#[test]
+fn newer_config_is_refused() {
+    let sb = unmanaged("2026.9.4");
+    let cfg_path = sb.state_dir().join("openclaw.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["meta"] = serde_json::json!({"lastTouchedVersion": "2026.9.6"});
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(doc["error"]
+        .as_str()
+        .unwrap()
+        .contains("last written by OpenClaw 2026.9.6"));
+}
+
+#[test]
+fn repairs_skew_after_naive_npm_install() {
+    let sb = unmanaged("2026.9.4");
+    std::thread::sleep(Duration::from_millis(1100));
+    sb.npm_replace("2026.9.5");
+    let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(3));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "updated");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+}
+
+#[test]
+fn fresh_machine_installs_and_verifies_cli() {
+    let sb = Sandbox::new();
+    let prefix = sb.prefix.to_str().unwrap().to_string();
+    let (code, doc, out) = update(&sb, &["--to", "2026.9.5", "--prefix", &prefix]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["from"], Value::Null);
+    assert_eq!(cli_version(&sb), "2026.9.5");
+    assert!(sb.prefix.join("bin/openclaw").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no gateway"), "{err}");
+}
+
+#[test]
+fn ctrl_c_while_staging_changes_nothing() {
+    let sb = unmanaged("2026.9.4");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("clawkit"));
+    cmd.env_clear()
+        .envs(sb.env())
+        .args(["update", "--yes", "--json", "--to", "2026.10.8"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let work = sb.prefix.join("lib/clawkit");
+    assert!(wait_for(Duration::from_secs(20), || work.exists()));
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json_out(&out);
+    assert!(
+        doc["error"].as_str().unwrap().contains("interrupted"),
+        "{doc:#}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "staging removed"
+    );
+}
+
+#[test]
+fn ctrl_c_in_the_outage_window_finishes_with_a_running_gateway() {
+    let sb = unmanaged("2026.9.4");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("clawkit"));
+    cmd.env_clear()
+        .envs(sb.env())
+        .args(["update", "--yes", "--json", "--to", "2026.10.9"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Wait for the outage (the gateway goes down), then interrupt during the slow migration.
+    assert!(wait_for(Duration::from_secs(60), || sb
+        .startupz()
+        .is_none()));
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("finishing so the gateway is not left stopped"),
+        "{err}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.10.9"));
+}
+
+#[test]
+fn bad_arguments_are_refused_before_anything_runs() {
+    let sb = unmanaged("2026.9.4");
+    for args in [
+        vec!["--to", "$(touch /tmp/pwned)"],
+        vec!["--to", "latest; rm -rf ~"],
+        vec!["--registry", "file:///etc"],
+        vec!["--package", "/nonexistent/openclaw.tgz"],
+        vec!["--timeout", "0"],
+    ] {
+        let out = sb
+            .clawkit()
+            .arg("update")
+            .arg("--yes")
+            .args(&args)
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap();
+        assert!(code == 2 || code == 6, "{args:?}: exit {code}");
+        assert!(!out.stderr.is_empty());
+    }
+    assert!(!Path::new("/tmp/pwned").exists());
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
