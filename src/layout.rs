@@ -199,6 +199,27 @@ pub fn resolve(env: &Env, profile: &Profile, port_flag: Option<u16>) -> Result<L
 }
 
 impl Layout {
+    /// The layout of another profile's state dir, as found on disk (`~/.openclaw-NAME`) or in a
+    /// running gateway's lock file.
+    pub fn for_state_dir(home: &Path, state_dir: &Path, config_path: Option<PathBuf>) -> Layout {
+        let profile = state_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(".openclaw-"))
+            .filter(|_| state_dir.parent() == Some(home))
+            .and_then(|n| Profile::parse(n).ok())
+            .unwrap_or_default();
+        Layout {
+            profile,
+            home: home.to_path_buf(),
+            state_dir: state_dir.to_path_buf(),
+            state_dir_from: "discovered",
+            config_path: config_path.unwrap_or_else(|| state_dir.join("openclaw.json")),
+            config_path_from: "discovered",
+            port_override: None,
+        }
+    }
+
     /// OpenClaw 8.x/9.x keep their gateway locks here.
     pub fn lock_dir(&self) -> PathBuf {
         self.state_dir

@@ -300,3 +300,106 @@ impl Snapshot {
         }
     }
 }
+
+/// Another profile's gateway that runs from the same install as `snap`'s.
+#[derive(Debug, Clone)]
+pub struct Sibling {
+    pub layout: Layout,
+    pub port: u16,
+    pub gateway: Gateway,
+    pub supervisor: Supervisor,
+    /// The package root could not be read (retitled process): assumed from its version.
+    pub assumed: bool,
+}
+
+/// Every other running gateway whose code comes from `snap`'s install: other profiles in HOME
+/// (`~/.openclaw`, `~/.openclaw-*`) and custom state dirs of running gateways. Replacing the
+/// package breaks all of them, so an update stops and restarts them too.
+pub fn siblings(env: &Env, snap: &Snapshot) -> Vec<Sibling> {
+    let Some(install) = snap.install.as_ref().filter(|i| i.usable()) else {
+        return Vec::new();
+    };
+    let Some(root) = install.package_root.as_ref() else {
+        return Vec::new();
+    };
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+    let home = &snap.layout.home;
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(home)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    (n == ".openclaw" || n.starts_with(".openclaw-")) && e.path().is_dir()
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    for pid in crate::proc::all_pids() {
+        let Some(info) = crate::proc::info(pid) else {
+            continue;
+        };
+        let retitled = info
+            .cmdline
+            .first()
+            .is_some_and(|a| a == "openclaw-gateway");
+        if !(retitled || gateway::is_launcher(&info)) {
+            continue;
+        }
+        if let Some(dir) = crate::proc::environ(pid).and_then(|e| {
+            e.into_iter()
+                .find(|(k, _)| k == "OPENCLAW_STATE_DIR")
+                .map(|(_, v)| PathBuf::from(v))
+        }) {
+            candidates.push(dir);
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    let mine = std::fs::canonicalize(&snap.layout.state_dir)
+        .unwrap_or_else(|_| snap.layout.state_dir.clone());
+    let mut out = Vec::new();
+    for dir in candidates {
+        if std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()) == mine {
+            continue;
+        }
+        let probe_layout = Layout::for_state_dir(home, &dir, None);
+        let live = gateway::read_locks(&probe_layout)
+            .into_iter()
+            .find(|l| !l.stale && l.pid.is_some_and(crate::proc::alive) && l.port.is_some());
+        let Some(lock) = live else { continue };
+        let layout = Layout::for_state_dir(home, &dir, lock.config_path.clone());
+        let port = lock.port.unwrap_or(crate::layout::DEFAULT_PORT);
+        let token = Config::load(&layout.config_path).token;
+        let gw = gateway::probe(&layout, port, token.as_ref());
+        if !gw.up() {
+            continue;
+        }
+        let sup = supervisor::detect(env, &layout, &gw, Some(&root));
+        let rebuilt = sup.relaunch.as_ref().is_some_and(|r| r.reconstructed);
+        let (same, assumed) = match (&sup.package_root, rebuilt) {
+            (Some(r), false) => (*r == root, false),
+            _ => {
+                let replaced_after_start = matches!(
+                    (install.replaced_at, gw.process.as_ref().and_then(|p| p.started_at)),
+                    (Some(r), Some(s)) if r > s
+                );
+                (
+                    (gw.version.is_some() && gw.version == install.version) || replaced_after_start,
+                    true,
+                )
+            }
+        };
+        if same {
+            out.push(Sibling {
+                layout,
+                port,
+                gateway: gw,
+                supervisor: sup,
+                assumed,
+            });
+        }
+    }
+    out
+}

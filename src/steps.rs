@@ -86,6 +86,8 @@ pub struct Member {
     pub supervisor: Supervisor,
     /// Was it serving before the operation? Then it must be serving after.
     pub was_running: bool,
+    /// Start it after the operation (it was running, or `--start` asked for it).
+    pub restart: bool,
 }
 
 impl Member {

@@ -540,3 +540,32 @@ fn bad_arguments_are_refused_before_anything_runs() {
     assert!(!Path::new("/tmp/pwned").exists());
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
 }
+
+#[test]
+fn two_profiles_from_one_install_are_both_updated() {
+    let sb = unmanaged("2026.9.4");
+    let work = sb.home.join(".openclaw-work");
+    let work_port = support::free_port();
+    sb.write_config(&work, work_port);
+    sb.start_gateway_args(&["--profile", "work"], &[], work_port);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let stops = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"].as_str().unwrap().starts_with("stop "))
+        .count();
+    assert_eq!(stops, 2, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    assert_eq!(support::startupz(work_port).unwrap()["version"], "2026.9.5");
+    // Each profile was migrated with its own state and backed up on its own.
+    assert!(work.join("state/schema.json").exists());
+    assert!(sb.state_dir().join("state/schema.json").exists());
+    assert!(work.join("clawkit/backups").exists());
+    // The work gateway came back on its own state dir, not the default one.
+    let lock = std::fs::read_dir(work.join(format!("tmp/openclaw-{}", nix::unistd::getuid())))
+        .unwrap()
+        .count();
+    assert!(lock >= 1);
+}

@@ -58,7 +58,6 @@ pub struct Plan {
     pub node: Node,
     pub npm: Npm,
     pub members: Vec<Member>,
-    pub start_after: bool,
     pub migrate: Result<(), String>,
     pub timeout: Duration,
     pub keep: usize,
@@ -73,6 +72,11 @@ impl Plan {
 
     fn work_dir(prefix: &Path) -> PathBuf {
         prefix.join("lib").join("clawkit")
+    }
+
+    /// Does any gateway run (or get started) after the update?
+    fn starts_any(&self) -> bool {
+        self.members.iter().any(|m| m.restart)
     }
 
     fn outage_expected(&self) -> bool {
@@ -149,8 +153,8 @@ impl Plan {
             }
             Err(why) => v.push(("migrate".into(), format!("skipped: {why}"))),
         }
-        if self.start_after {
-            for m in &self.members {
+        {
+            for m in self.members.iter().filter(|m| m.restart) {
                 let how = match m.supervisor.kind {
                     Kind::Systemd => format!(
                         "systemctl --user start {}",
@@ -218,7 +222,7 @@ impl Plan {
                 "running": m.was_running,
                 "version": m.gateway.version,
             })).collect::<Vec<_>>(),
-            "start_after": self.start_after,
+            "start_after": self.starts_any(),
             "migrate": self.migrate.is_ok(),
             "notes": self.notes,
             "steps": self.describe().into_iter().map(|(s, c)| json!({"step": s, "command": c})).collect::<Vec<_>>(),
@@ -365,7 +369,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         report.gateway_version = plan
             .members
             .iter()
-            .any(|m| m.was_running || plan.start_after)
+            .any(|m| m.restart)
             .then(|| plan.to.clone());
     } else if exit == Exit::RolledBack {
         report.cli_version = plan.from.clone();
@@ -387,7 +391,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
                     .map_or("(none)".into(), |v| v.to_string()),
                 plan.to
             ));
-            if !plan.members.iter().any(|m| m.was_running) && !plan.start_after {
+            if !plan.starts_any() {
                 p.line("  no gateway was running, so none was started (use --start to start one)");
             }
         }
@@ -415,7 +419,7 @@ fn already_current(snap: &Snapshot, plan: &Plan) -> bool {
             if m.was_running {
                 m.gateway.version.as_ref() == Some(&plan.to) && !snap.install_changed
             } else {
-                !plan.start_after
+                !m.restart
             }
         })
 }
@@ -606,6 +610,7 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
         gateway: snap.gateway.clone(),
         supervisor: snap.supervisor.clone(),
         was_running: snap.gateway.up(),
+        restart: false,
     };
     if member.gateway.state == crate::gateway::State::Foreign {
         return Err(refuse(
@@ -628,14 +633,48 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
             "stop it yourself and run `clawkit update --start`, or run it under a service (openclaw gateway install)",
         ));
     }
-    let start_after = !args.no_start && (member.was_running || args.start);
+    let mut member = member;
+    member.restart = !args.no_start && (member.was_running || args.start);
     if args.start && member.supervisor.kind == Kind::None && !member.was_running {
         return Err(refuse(
             "--start needs a service to start the gateway with, and none is installed",
             "install one with `openclaw gateway install`, or start it yourself after the update",
         ));
     }
-    let members = vec![member];
+    let mut members = vec![member];
+    for sib in crate::probe::siblings(env, snap) {
+        if sib.supervisor.kind == Kind::Unmanaged && sib.supervisor.relaunch.is_none() {
+            return Err(refuse(
+                format!(
+                    "the {} gateway (port {}) runs from this install but cannot be restarted by clawkit: {}",
+                    sib.layout.profile.name().unwrap_or("default"),
+                    sib.port,
+                    sib.supervisor.relaunch_problem.as_deref().unwrap_or("unknown command line")
+                ),
+                "stop it yourself first, or run it under a service",
+            ));
+        }
+        if sib.assumed {
+            notes.push(format!(
+                "the gateway of {} is assumed to run from this install (its process does not name its package)",
+                sib.layout.state_dir.display()
+            ));
+        }
+        members.push(Member {
+            layout: sib.layout,
+            port: sib.port,
+            gateway: sib.gateway,
+            supervisor: sib.supervisor,
+            was_running: true,
+            restart: !args.no_start,
+        });
+    }
+    if members.len() > 1 {
+        notes.push(format!(
+            "{} gateways run from this install; all are stopped before the swap and verified after",
+            members.len()
+        ));
+    }
 
     let mode = if from.as_ref() == Some(&to) {
         Mode::RestartOnly
@@ -729,7 +768,6 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
         node,
         npm,
         members,
-        start_after,
         migrate,
         timeout: Duration::from_secs(args.timeout),
         keep: args.keep,
@@ -1134,11 +1172,8 @@ impl Execution<'_> {
             Err(why) => self.rec.skip("migrate", why),
         }
         self.interrupted_in_outage();
-        if plan.start_after {
-            for m in &plan.members {
-                if !(m.was_running || plan.start_after) {
-                    continue;
-                }
+        if plan.starts_any() {
+            for m in plan.members.iter().filter(|m| m.restart) {
                 let env = self.env;
                 let spawned = self.rec.run(&format!("start {}", m.label()), |_| {
                     let pid = steps::start(env, m)?;
@@ -1168,8 +1203,8 @@ impl Execution<'_> {
                 bail!("`openclaw --version` says {cli_v}, expected {to}");
             }
             let mut detail = format!("CLI {cli_v}");
-            if plan.start_after {
-                for m in &plan.members {
+            {
+                for m in plan.members.iter().filter(|m| m.restart) {
                     match steps::running_version(m, Some(&cli2)) {
                         Some(v) if v == to => {
                             detail.push_str(&format!(", gateway :{} {v}", m.port))
@@ -1184,8 +1219,8 @@ impl Execution<'_> {
             Ok(((), detail))
         })?;
         let mut findings = Vec::new();
-        if plan.start_after {
-            for m in &plan.members {
+        {
+            for m in plan.members.iter().filter(|m| m.restart) {
                 let cmd = cli.doctor_lint(&m.layout, m.port, Duration::from_secs(120));
                 let help = cli.doctor_help().unwrap_or_default();
                 if !help.contains("--lint") {

@@ -145,7 +145,7 @@ pub fn detect(
         }
     }
     if gw.up() {
-        return unmanaged::detect(gw, install_root);
+        return unmanaged::detect(gw, layout, install_root);
     }
     Supervisor::none()
 }

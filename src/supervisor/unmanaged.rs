@@ -19,7 +19,13 @@ use crate::proc::{self, ProcInfo};
 
 const PID1: &str = "the gateway is PID 1 of this container: stopping it stops the container; rebuild the image with the new OpenClaw instead";
 
-pub fn detect(gw: &Gateway, install_root: Option<&Path>) -> Supervisor {
+fn pin(env: &mut Vec<(std::ffi::OsString, std::ffi::OsString)>, key: &str, value: &Path) {
+    if !env.iter().any(|(k, _)| k == key) {
+        env.push((key.into(), value.as_os_str().to_os_string()));
+    }
+}
+
+pub fn detect(gw: &Gateway, layout: &Layout, install_root: Option<&Path>) -> Supervisor {
     let mut sup = Supervisor::none();
     sup.kind = Kind::Unmanaged;
     let launcher = gw
@@ -49,7 +55,12 @@ pub fn detect(gw: &Gateway, install_root: Option<&Path>) -> Supervisor {
             sup.command = argv.clone();
             sup.main_pid = Some(p.pid);
             match (proc::environ(p.pid), p.cwd.clone()) {
-                (Some(env), Some(cwd)) => {
+                (Some(mut env), Some(cwd)) => {
+                    if reconstructed {
+                        // The rebuilt command line has no `--profile`: pin the state instead.
+                        pin(&mut env, "OPENCLAW_STATE_DIR", &layout.state_dir);
+                        pin(&mut env, "OPENCLAW_CONFIG_PATH", &layout.config_path);
+                    }
                     sup.relaunch = Some(Relaunch {
                         argv,
                         cwd,

@@ -294,11 +294,17 @@ impl Sandbox {
     }
 
     pub fn start_gateway_with(&self, env: &[(&str, &str)], port: u16) -> u32 {
+        self.start_gateway_args(&[], env, port)
+    }
+
+    /// `node <prefix>/bin/openclaw <root_args> gateway run`, detached.
+    pub fn start_gateway_args(&self, root_args: &[&str], env: &[(&str, &str)], port: u16) -> u32 {
         use std::os::unix::process::CommandExt;
         let log =
             std::fs::File::create(self.dir.path().join(format!("gateway-{port}.log"))).unwrap();
         let mut c = Command::new("node");
         c.arg(self.prefix.join("bin/openclaw"))
+            .args(root_args)
             .args(["gateway", "run"])
             .env_clear()
             .envs(self.env())
