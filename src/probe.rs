@@ -347,11 +347,20 @@ pub fn siblings(env: &Env, snap: &Snapshot) -> Vec<Sibling> {
         if !(retitled || gateway::is_launcher(&info)) {
             continue;
         }
-        if let Some(dir) = crate::proc::environ(pid).and_then(|e| {
-            e.into_iter()
-                .find(|(k, _)| k == "OPENCLAW_STATE_DIR")
+        let Some(penv) = crate::proc::environ(pid) else {
+            continue;
+        };
+        let var = |key: &str| {
+            penv.iter()
+                .find(|(k, _)| k == key)
                 .map(|(_, v)| PathBuf::from(v))
-        }) {
+        };
+        // Only this user's gateways that share our home: another HOME is another setup.
+        let their_home = var("OPENCLAW_HOME").or_else(|| var("HOME"));
+        if their_home.as_deref() != Some(home.as_path()) {
+            continue;
+        }
+        if let Some(dir) = var("OPENCLAW_STATE_DIR") {
             candidates.push(dir);
         }
     }
@@ -378,8 +387,19 @@ pub fn siblings(env: &Env, snap: &Snapshot) -> Vec<Sibling> {
         }
         let sup = supervisor::detect(env, &layout, &gw, Some(&root));
         let rebuilt = sup.relaunch.as_ref().is_some_and(|r| r.reconstructed);
-        let (same, assumed) = match (&sup.package_root, rebuilt) {
-            (Some(r), false) => (*r == root, false),
+        // A retitled gateway's children (9.5+'s spawn broker) still name the package.
+        let child_root = gw.pid.and_then(|pid| {
+            crate::proc::children(pid)
+                .into_iter()
+                .filter_map(crate::proc::info)
+                .find_map(|c| gateway::package_root_of(&c))
+        });
+        let known_root = match (&sup.package_root, rebuilt) {
+            (Some(r), false) => Some(r.clone()),
+            _ => child_root.map(|r| std::fs::canonicalize(&r).unwrap_or(r)),
+        };
+        let (same, assumed) = match (known_root, rebuilt) {
+            (Some(r), _) => (r == root, false),
             _ => {
                 let replaced_after_start = matches!(
                     (install.replaced_at, gw.process.as_ref().and_then(|p| p.started_at)),
