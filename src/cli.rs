@@ -55,11 +55,30 @@ pub enum Command {
     Status,
     /// Update OpenClaw with the gateway stopped, migrated, restarted and verified; roll back on failure
     Update(UpdateArgs),
+    /// Diagnose skew, the pairing loop, token files, locks, config and service, with the exact fix
+    Doctor(DoctorArgs),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = "\
+Checks: install, node, gateway, version-skew, install-changed, pairing-loop (logs), pairing-state \
+(JSON or SQLite era), lock, config, service, last-update; --deep adds OpenClaw's own doctor.\n\
+Then the pairing-loop diagnosis: (1) approval succeeds but `pairing required` comes back, \
+(2) it started right after an update, (3) CLI and gateway versions differ.\n\n\
+Exit codes: 0 no warning or failure, 3 problems found, 1 the doctor itself could not run.\n\
+Without --deep it starts no OpenClaw process and answers in milliseconds.")]
+pub struct DoctorArgs {
+    /// Also run `openclaw doctor --lint` (a Node start, 6-11 s) and fold in its findings
+    #[arg(long)]
+    pub deep: bool,
+    /// How far back to read the logs (e.g. 30m, 2h, 1d)
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -137,14 +137,9 @@ impl Cmd {
     }
 
     /// The command line as a user could type it (for plans, journals and error messages).
-    /// Environment values are never shown, only names.
+    /// The environment clawkit adds is not shown: it may hold secrets and is noise.
     pub fn display(&self) -> String {
-        let mut parts: Vec<String> = self
-            .env
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|_| format!("{}=…", k.to_string_lossy())))
-            .collect();
-        parts.push(quote(&self.program.to_string_lossy()));
+        let mut parts = vec![quote(&self.program.to_string_lossy())];
         parts.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));
         parts.join(" ")
     }
@@ -320,6 +315,6 @@ mod tests {
             .env("NPM_TOKEN", "s3cret");
         let shown = c.display();
         assert!(!shown.contains("s3cret"));
-        assert_eq!(shown, "NPM_TOKEN=… npm install 'a b'");
+        assert_eq!(shown, "npm install 'a b'");
     }
 }

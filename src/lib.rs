@@ -17,10 +17,12 @@ pub mod http;
 pub mod install;
 pub mod journal;
 pub mod layout;
+pub mod logscan;
 pub mod node;
 pub mod npm;
 pub mod openclaw;
 pub mod oplock;
+pub mod pairing;
 pub mod printer;
 pub mod probe;
 pub mod proc;
@@ -52,6 +54,7 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
     let result = match &cli.command {
         Command::Status => commands::status::run(&env, &cli.global, &printer),
         Command::Update(args) => commands::update::run(&env, &cli.global, args, &printer),
+        Command::Doctor(args) => commands::doctor::run(&env, &cli.global, args, &printer),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -83,6 +86,7 @@ fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
         let command = match &cli.command {
             Command::Status => "status",
             Command::Update(_) => "update",
+            Command::Doctor(_) => "doctor",
             Command::Completions { .. } => "completions",
         };
         p.json(&serde_json::json!({

@@ -1,6 +1,7 @@
 //! One file per command. Each takes the parsed flags and returns an exit status; expected
 //! outcomes (skew found, rolled back, refused) are statuses, not errors.
 
+pub mod doctor;
 pub mod status;
 pub mod update;
 

@@ -1034,7 +1034,7 @@ impl Execution<'_> {
                 if !out.success() {
                     bail!(npm::explain(&out));
                 }
-                Ok(((), format!("{:.1}s", out.duration.as_secs_f64())))
+                Ok(((), String::new()))
             });
         if let Err(e) = r {
             let msg = format!("{e:#}");
@@ -1141,7 +1141,7 @@ impl Execution<'_> {
                         if !out.success() {
                             bail!(npm::explain(&out));
                         }
-                        Ok(((), format!("{:.1}s", out.duration.as_secs_f64())))
+                        Ok(((), String::new()))
                     })?;
             }
             Mode::RestartOnly => {}
@@ -1159,7 +1159,7 @@ impl Execution<'_> {
                             if !out.success() {
                                 bail!("`openclaw doctor --fix --non-interactive` failed ({}):\n{}", crate::exec::describe_code(out.code), crate::exec::indent(&out.tail(10)));
                             }
-                            Ok(((), format!("{:.1}s", out.duration.as_secs_f64())))
+                            Ok(((), String::new()))
                         })?;
                     }
                 } else {

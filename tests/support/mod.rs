@@ -28,6 +28,7 @@ pub fn releases() -> Vec<Release> {
         fake,
     };
     vec![
+        r("2026.7.1", 16, json!({})),
         r("2026.9.4", 17, json!({})),
         r("2026.9.5", 18, json!({})),
         r("2026.9.6", 18, json!({})),
