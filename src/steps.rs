@@ -230,3 +230,158 @@ pub fn remove_tree(p: &Path) -> Result<()> {
         Err(e) => Err(e).with_context(|| format!("cannot remove {}", p.display())),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The bracket shared by update, rollback and backup restores: each function acts on every
+// member and records one step per gateway. `label` prefixes step names ("rollback: ").
+
+pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Stops every member that runs (or whose service is active).
+pub fn stop_members(env: &Env, rec: &mut Recorder, members: &[Member], label: &str) -> Result<()> {
+    for m in members
+        .iter()
+        .filter(|m| m.was_running || m.supervisor.active == Some(true))
+    {
+        rec.run(&format!("{label}stop {}", m.label()), |_| {
+            Ok(((), stop(env, m, STOP_DEADLINE)?))
+        })?;
+    }
+    Ok(())
+}
+
+/// Stops whatever serves each member's port now (re-probed): the new gateway on a rollback path.
+pub fn stop_current(env: &Env, rec: &mut Recorder, members: &[Member], label: &str) -> Result<()> {
+    for m in members {
+        let now = gateway::probe(&m.layout, m.port, None);
+        if now.up() || now.pid.is_some() {
+            let mut current = m.clone();
+            current.gateway = now;
+            if current.supervisor.kind == Kind::Unmanaged {
+                current.supervisor.main_pid = current.gateway.launcher.as_ref().map(|l| l.pid);
+            }
+            rec.run(&format!("{label}stop {}", m.label()), |_| {
+                Ok(((), stop(env, &current, STOP_DEADLINE)?))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Backs up every member's state (run with the gateways stopped).
+pub fn backup_members(
+    rec: &mut Recorder,
+    members: &[Member],
+    id: &str,
+    reason: &str,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Vec<crate::backup::Backup>> {
+    let mut out = Vec::new();
+    for m in members {
+        let b = rec.run(&format!("back up {}", m.layout.state_dir.display()), |_| {
+            let b = crate::backup::create(&m.layout, id, reason, from.clone(), to.clone())?;
+            let detail = format!(
+                "{} files, {} KB → {}",
+                b.manifest.entries.len(),
+                b.manifest.total_size() / 1024,
+                b.dir.display()
+            );
+            Ok((b, detail))
+        })?;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+/// Restores each member's state from its backup, byte for byte.
+pub fn restore_members(
+    rec: &mut Recorder,
+    members: &[Member],
+    backups: &[crate::backup::Backup],
+    label: &str,
+) -> Result<()> {
+    for (b, m) in backups.iter().zip(members) {
+        rec.run(
+            &format!("{label}restore {}", m.layout.state_dir.display()),
+            |_| {
+                b.restore(&m.layout)?;
+                Ok((
+                    (),
+                    format!("{} entries byte-identical", b.manifest.entries.len()),
+                ))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Starts each member for which `which` holds and waits until it is healthy.
+pub fn start_members(
+    env: &Env,
+    rec: &mut Recorder,
+    members: &[Member],
+    which: impl Fn(&Member) -> bool,
+    timeout: Duration,
+    label: &str,
+) -> Result<()> {
+    for m in members.iter().filter(|m| which(m)) {
+        let spawned = rec.run(&format!("{label}start {}", m.label()), |_| {
+            let pid = start(env, m)?;
+            let detail = pid.map_or(format!("via {}", m.supervisor.kind.as_str()), |p| {
+                format!("pid {p}")
+            });
+            Ok((pid, detail))
+        })?;
+        rec.run(&format!("{label}health gate"), |line| {
+            Ok(((), health_gate(m, timeout, spawned, line)?))
+        })?;
+    }
+    Ok(())
+}
+
+/// Starts the members that were running and are down now (nothing else changed).
+pub fn restart_if_down(
+    env: &Env,
+    rec: &mut Recorder,
+    members: &[Member],
+    timeout: Duration,
+) -> Result<()> {
+    let down: Vec<Member> = members
+        .iter()
+        .filter(|m| m.was_running)
+        .filter(|m| {
+            !gateway::healthz(m.port, Duration::from_millis(500))
+                && gateway::startupz(m.port, Duration::from_millis(500)).is_none()
+        })
+        .cloned()
+        .collect();
+    start_members(env, rec, &down, |_| true, timeout, "restart: ")
+}
+
+/// Checks that every started member's gateway reports `want` (when it reports anything).
+pub fn verify_members(
+    rec: &mut Recorder,
+    members: &[Member],
+    which: impl Fn(&Member) -> bool,
+    cli: Option<&OpenClaw>,
+    want: Option<&Version>,
+    label: &str,
+) -> Result<()> {
+    for m in members.iter().filter(|m| which(m)) {
+        rec.run(&format!("{label}verify {}", m.label()), |_| {
+            let v = running_version(m, cli);
+            let shown = |v: Option<&Version>| v.map_or("?".to_string(), |v| v.to_string());
+            match (&v, want) {
+                (Some(got), Some(w)) if got != w => {
+                    bail!("the gateway on port {} reports {got}, expected {w}", m.port)
+                }
+                (None, Some(_)) => {
+                    bail!("the gateway on port {} does not report its version", m.port)
+                }
+                _ => Ok(((), format!("gateway :{} {}", m.port, shown(v.as_ref())))),
+            }
+        })?;
+    }
+    Ok(())
+}

@@ -27,7 +27,6 @@ use crate::version::Version;
 
 /// Free space a staged copy needs (a 9.x package is ~545 MB).
 const STAGE_BYTES: u64 = 700 * 1024 * 1024;
-const STOP_DEADLINE: Duration = Duration::from_secs(30);
 const NPM_DEADLINE: Duration = Duration::from_secs(15 * 60);
 const MIGRATE_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
@@ -976,23 +975,22 @@ impl Execution<'_> {
         // 2. The outage window: from here on every failure rolls back.
         self.write_journal("in-progress", Some("stopping"), None);
         self.outage_start = Some(Instant::now());
-        for m in plan
-            .members
-            .iter()
-            .filter(|m| m.was_running || m.supervisor.active == Some(true))
-        {
-            let env = self.env;
-            let r = self.rec.run(&format!("stop {}", m.label()), |_| {
-                Ok(((), steps::stop(env, m, STOP_DEADLINE)?))
-            });
-            if let Err(e) = r {
-                // It may still be running: nothing was swapped yet.
-                let back = self.restart_old();
-                return match back {
-                    Ok(()) => Outcome::Refused(Failure::refused(format!("could not stop the gateway: {e:#}")).with_fix("find what keeps it alive (a supervisor that restarts it?) and retry")),
-                    Err(e2) => Outcome::Failed { error: format!("could not stop the gateway ({e:#}), and could not bring it back: {e2:#}"), manual: self.manual_steps() },
-                };
-            }
+        if let Err(e) = steps::stop_members(self.env, &mut self.rec, &plan.members, "") {
+            // A gateway may still be running: nothing was swapped yet, bring back any that stopped.
+            let back = steps::restart_if_down(self.env, &mut self.rec, &plan.members, plan.timeout);
+            return match back {
+                Ok(()) => Outcome::Refused(
+                    Failure::refused(format!("could not stop the gateway: {e:#}")).with_fix(
+                        "find what keeps it alive (a supervisor that restarts it?) and retry",
+                    ),
+                ),
+                Err(e2) => Outcome::Failed {
+                    error: format!(
+                        "could not stop the gateway ({e:#}), and could not bring it back: {e2:#}"
+                    ),
+                    manual: self.manual_steps(),
+                },
+            };
         }
         self.interrupted_in_outage();
 
@@ -1080,27 +1078,14 @@ impl Execution<'_> {
     /// Backup → swap → migrate → start → health gate → verify. Any error: the caller rolls back.
     fn forward(&mut self) -> Result<Vec<Value>> {
         let plan = self.plan;
-        for m in &plan.members {
-            let b = self
-                .rec
-                .run(&format!("back up {}", m.layout.state_dir.display()), |_| {
-                    let b = backup::create(
-                        &m.layout,
-                        &plan.id,
-                        "update",
-                        plan.from.as_ref().map(|v| v.to_string()),
-                        Some(plan.to.to_string()),
-                    )?;
-                    let detail = format!(
-                        "{} files, {} KB → {}",
-                        b.manifest.entries.len(),
-                        b.manifest.total_size() / 1024,
-                        b.dir.display()
-                    );
-                    Ok((b, detail))
-                })?;
-            self.backups.push(b);
-        }
+        self.backups = steps::backup_members(
+            &mut self.rec,
+            &plan.members,
+            &plan.id,
+            "update",
+            plan.from.as_ref().map(|v| v.to_string()),
+            Some(plan.to.to_string()),
+        )?;
         self.write_journal("in-progress", Some("swapping"), None);
         match plan.mode {
             Mode::Staged => {
@@ -1173,20 +1158,14 @@ impl Execution<'_> {
         }
         self.interrupted_in_outage();
         if plan.starts_any() {
-            for m in plan.members.iter().filter(|m| m.restart) {
-                let env = self.env;
-                let spawned = self.rec.run(&format!("start {}", m.label()), |_| {
-                    let pid = steps::start(env, m)?;
-                    let detail = pid.map_or(format!("via {}", m.supervisor.kind.as_str()), |p| {
-                        format!("pid {p}")
-                    });
-                    Ok((pid, detail))
-                })?;
-                let timeout = plan.timeout;
-                self.rec.run("health gate", |line| {
-                    Ok(((), steps::health_gate(m, timeout, spawned, line)?))
-                })?;
-            }
+            steps::start_members(
+                self.env,
+                &mut self.rec,
+                &plan.members,
+                |m| m.restart,
+                plan.timeout,
+                "",
+            )?;
             if let Some(t) = self.outage_start {
                 self.outage_ms = Some(t.elapsed().as_millis() as u64);
             }
@@ -1197,37 +1176,30 @@ impl Execution<'_> {
         }
         let to = plan.to.clone();
         let cli2 = cli.clone();
-        self.rec.run("verify versions", |_| {
+        self.rec.run("verify CLI version", |_| {
             let cli_v = cli2.version()?;
             if cli_v != to {
                 bail!("`openclaw --version` says {cli_v}, expected {to}");
             }
-            let mut detail = format!("CLI {cli_v}");
-            {
-                for m in plan.members.iter().filter(|m| m.restart) {
-                    match steps::running_version(m, Some(&cli2)) {
-                        Some(v) if v == to => {
-                            detail.push_str(&format!(", gateway :{} {v}", m.port))
-                        }
-                        Some(v) => {
-                            bail!("the gateway on port {} reports {v}, expected {to}", m.port)
-                        }
-                        None => bail!("the gateway on port {} does not report its version", m.port),
-                    }
-                }
-            }
-            Ok(((), detail))
+            Ok(((), format!("openclaw --version = {cli_v}")))
         })?;
+        steps::verify_members(
+            &mut self.rec,
+            &plan.members,
+            |m| m.restart,
+            Some(&cli2),
+            Some(&to),
+            "",
+        )?;
         let mut findings = Vec::new();
-        {
+        let lint = plan.starts_any() && cli.doctor_help().unwrap_or_default().contains("--lint");
+        if plan.starts_any() && !lint {
+            self.rec
+                .skip("doctor --lint", "not supported by this release");
+        }
+        if lint {
             for m in plan.members.iter().filter(|m| m.restart) {
                 let cmd = cli.doctor_lint(&m.layout, m.port, Duration::from_secs(120));
-                let help = cli.doctor_help().unwrap_or_default();
-                if !help.contains("--lint") {
-                    self.rec
-                        .skip("doctor --lint", "not supported by this release");
-                    continue;
-                }
                 let r = self.rec.run("doctor --lint", |_| {
                     let out = cmd.run()?;
                     let doc = crate::openclaw::last_json(&out.stdout);
@@ -1272,42 +1244,11 @@ impl Execution<'_> {
         }
     }
 
-    /// Brings the old gateway back when it was stopped but nothing else changed.
-    fn restart_old(&mut self) -> Result<()> {
-        for m in self.plan.members.iter().filter(|m| m.was_running) {
-            if crate::gateway::healthz(m.port, Duration::from_millis(500))
-                || crate::gateway::startupz(m.port, Duration::from_millis(500)).is_some()
-            {
-                continue;
-            }
-            let env = self.env;
-            let timeout = self.plan.timeout;
-            self.rec.run(&format!("restart {}", m.label()), |line| {
-                let pid = steps::start(env, m)?;
-                Ok(((), steps::health_gate(m, timeout, pid, line)?))
-            })?;
-        }
-        Ok(())
-    }
-
     /// Stop whatever runs now, put the old package and the old state back, start, verify.
     fn rollback(&mut self) -> Result<()> {
         let plan = self.plan;
         let env = self.env;
-        for m in &plan.members {
-            let now = crate::gateway::probe(&m.layout, m.port, None);
-            if now.up() || now.pid.is_some() {
-                let mut current = m.clone();
-                current.gateway = now;
-                if current.supervisor.kind == Kind::Unmanaged {
-                    current.supervisor.main_pid = current.gateway.launcher.as_ref().map(|l| l.pid);
-                }
-                self.rec
-                    .run(&format!("rollback: stop {}", m.label()), |_| {
-                        Ok(((), steps::stop(env, &current, STOP_DEADLINE)?))
-                    })?;
-            }
-        }
+        steps::stop_current(env, &mut self.rec, &plan.members, "rollback: ")?;
         if self.swapped {
             match plan.mode {
                 Mode::Staged => {
@@ -1352,47 +1293,27 @@ impl Execution<'_> {
                 Mode::RestartOnly => {}
             }
         }
-        let backups = std::mem::take(&mut self.backups);
-        for (b, m) in backups.iter().zip(&plan.members) {
-            self.rec.run(
-                &format!("rollback: restore {}", m.layout.state_dir.display()),
-                |_| {
-                    b.restore(&m.layout)?;
-                    Ok((
-                        (),
-                        format!("{} entries byte-identical", b.manifest.entries.len()),
-                    ))
-                },
-            )?;
-        }
-        self.backups = backups;
-        for m in plan.members.iter().filter(|m| m.was_running) {
-            let timeout = plan.timeout;
-            self.rec
-                .run(&format!("rollback: start {}", m.label()), |line| {
-                    let pid = steps::start(env, m)?;
-                    Ok(((), steps::health_gate(m, timeout, pid, line)?))
-                })?;
-            let old_cli = plan
-                .from
-                .as_ref()
-                .map(|_| OpenClaw::new(&plan.node.path, &plan.root));
-            let want = plan.from.clone();
-            self.rec.run("rollback: verify", |_| {
-                let v = steps::running_version(m, old_cli.as_ref());
-                if v.is_some() && v != want {
-                    bail!(
-                        "the gateway reports {}, expected {}",
-                        v.map_or("?".into(), |v| v.to_string()),
-                        want.map_or("?".into(), |v| v.to_string())
-                    );
-                }
-                Ok((
-                    (),
-                    format!("gateway {} again", v.map_or("?".into(), |v| v.to_string())),
-                ))
-            })?;
-        }
+        steps::restore_members(&mut self.rec, &plan.members, &self.backups, "rollback: ")?;
+        steps::start_members(
+            env,
+            &mut self.rec,
+            &plan.members,
+            |m| m.was_running,
+            plan.timeout,
+            "rollback: ",
+        )?;
+        let old_cli = plan
+            .from
+            .as_ref()
+            .map(|_| OpenClaw::new(&plan.node.path, &plan.root));
+        steps::verify_members(
+            &mut self.rec,
+            &plan.members,
+            |m| m.was_running,
+            old_cli.as_ref(),
+            plan.from.as_ref(),
+            "rollback: ",
+        )?;
         if let Some(t) = self.outage_start {
             self.outage_ms = Some(t.elapsed().as_millis() as u64);
         }
