@@ -57,6 +57,16 @@ pub enum Command {
     Update(UpdateArgs),
     /// Diagnose skew, the pairing loop, token files, locks, config and service, with the exact fix
     Doctor(DoctorArgs),
+    /// Return to the version before the last `clawkit update`, with its state backup
+    Rollback(RollbackArgs),
+    /// Repairs: `repair lock` removes stale gateway lock files
+    #[command(subcommand)]
+    Repair(RepairCommand),
+    /// Backups made by clawkit: list, show, restore
+    #[command(subcommand)]
+    Backups(BackupsCommand),
+    /// The update journal: when, from → to, outcome, outage
+    History(HistoryArgs),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish
@@ -133,4 +143,76 @@ pub struct UpdateArgs {
     /// Previous package copies to keep for instant rollback
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub keep: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(after_help = "\
+Uses the newest successful `clawkit update` in the journal: the previous package kept in \
+<prefix>/lib/clawkit/previous/ is swapped back (instant, offline), or the exact previous version \
+is reinstalled with npm when it is gone; the state backup of that update is restored (an older \
+binary refuses a config written by a newer one), the gateway restarted and verified. The current \
+state is backed up first, so a rollback can itself be undone.")]
+pub struct RollbackArgs {
+    /// The version to return to (default: the one before the last update)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Show what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Seconds the gateway gets to become healthy
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// Remove gateway lock files whose process is gone and whose port is free
+    Lock {
+        /// Show what would be removed, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List backups, newest first
+    List,
+    /// Show one backup's manifest (paths, sizes, modes, checksums)
+    Show {
+        /// Backup id (a unique prefix is enough)
+        id: String,
+    },
+    /// Restore a backup with the gateway stopped; the current state is backed up first
+    Restore {
+        /// Backup id (a unique prefix is enough)
+        id: String,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Show what would happen, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// How many entries to show
+    #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    #[command(subcommand)]
+    pub show: Option<HistoryCommand>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HistoryCommand {
+    /// Show one run's steps (default: the newest)
+    Show {
+        /// Journal id (a unique prefix is enough)
+        id: Option<String>,
+    },
 }

@@ -55,6 +55,10 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
         Command::Status => commands::status::run(&env, &cli.global, &printer),
         Command::Update(args) => commands::update::run(&env, &cli.global, args, &printer),
         Command::Doctor(args) => commands::doctor::run(&env, &cli.global, args, &printer),
+        Command::Rollback(args) => commands::rollback::run(&env, &cli.global, args, &printer),
+        Command::Repair(cmd) => commands::repair::run(&env, &cli.global, cmd, &printer),
+        Command::Backups(cmd) => commands::backups::run(&env, &cli.global, cmd, &printer),
+        Command::History(args) => commands::history::run(&env, &cli.global, args, &printer),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -87,6 +91,10 @@ fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
             Command::Status => "status",
             Command::Update(_) => "update",
             Command::Doctor(_) => "doctor",
+            Command::Rollback(_) => "rollback",
+            Command::Repair(_) => "repair",
+            Command::Backups(_) => "backups",
+            Command::History(_) => "history",
             Command::Completions { .. } => "completions",
         };
         p.json(&serde_json::json!({

@@ -385,3 +385,172 @@ pub fn verify_members(
     }
     Ok(())
 }
+
+/// The gateways an operation on `snap`'s install stops and restarts: the selected profile's,
+/// and with `siblings` every other profile's gateway that runs from the same install. Refuses
+/// (exit 6) when one of them could not be brought back.
+pub fn members(
+    env: &Env,
+    snap: &crate::probe::Snapshot,
+    siblings: bool,
+    start: bool,
+    restart: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Member>, crate::exit::Failure> {
+    use crate::exit::Failure;
+    let refuse = |msg: String, fix: &str| Failure::refused(msg).with_fix(fix);
+    let primary = Member {
+        layout: snap.layout.clone(),
+        port: snap.port,
+        gateway: snap.gateway.clone(),
+        supervisor: snap.supervisor.clone(),
+        was_running: snap.gateway.up(),
+        restart: restart && (snap.gateway.up() || start),
+    };
+    if primary.gateway.state == gateway::State::Foreign {
+        return Err(refuse(
+            format!(
+                "port {} is held by a program that is not an OpenClaw gateway",
+                primary.port
+            ),
+            "stop that program or change gateway.port, then retry",
+        ));
+    }
+    if primary.was_running
+        && primary.supervisor.kind == Kind::Unmanaged
+        && primary.supervisor.relaunch.is_none()
+    {
+        return Err(refuse(
+            format!(
+                "the running gateway cannot be restarted by clawkit: {}",
+                primary.supervisor.relaunch_problem.as_deref().unwrap_or("unknown command line")
+            ),
+            "stop it yourself and use --start, or run it under a service (openclaw gateway install)",
+        ));
+    }
+    if start && primary.supervisor.kind == Kind::None && !primary.was_running {
+        return Err(refuse(
+            "--start needs a service to start the gateway with, and none is installed".into(),
+            "install one with `openclaw gateway install`, or start it yourself afterwards",
+        ));
+    }
+    let mut out = vec![primary];
+    if !siblings {
+        return Ok(out);
+    }
+    for sib in crate::probe::siblings(env, snap) {
+        if sib.supervisor.kind == Kind::Unmanaged && sib.supervisor.relaunch.is_none() {
+            return Err(refuse(
+                format!(
+                    "the {} gateway (port {}) runs from this install but cannot be restarted by clawkit: {}",
+                    sib.layout.profile.name().unwrap_or("default"),
+                    sib.port,
+                    sib.supervisor.relaunch_problem.as_deref().unwrap_or("unknown command line")
+                ),
+                "stop it yourself first, or run it under a service",
+            ));
+        }
+        if sib.assumed {
+            notes.push(format!(
+                "the gateway of {} is assumed to run from this install (its process does not name its package)",
+                sib.layout.state_dir.display()
+            ));
+        }
+        out.push(Member {
+            layout: sib.layout,
+            port: sib.port,
+            gateway: sib.gateway,
+            supervisor: sib.supervisor,
+            was_running: true,
+            restart,
+        });
+    }
+    if out.len() > 1 {
+        notes.push(format!(
+            "{} gateways run from this install; all are stopped before the swap and verified after",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// How a [`bracket`] ended.
+pub enum Bracketed {
+    Done {
+        safety: Vec<crate::backup::Backup>,
+    },
+    /// The change failed and everything was put back (the old state runs, verified).
+    Undone {
+        error: String,
+        safety: Vec<crate::backup::Backup>,
+    },
+    /// The change failed and putting it back failed too.
+    Failed {
+        error: String,
+        safety: Vec<crate::backup::Backup>,
+    },
+}
+
+/// Stop → safety backup → `change` → start → verify (`want`), and on any failure after the stop:
+/// stop what runs, `undo`, restore the safety backup, start the old gateways again.
+#[allow(clippy::too_many_arguments)]
+pub fn bracket(
+    env: &Env,
+    rec: &mut Recorder,
+    members: &[Member],
+    safety_id: &str,
+    reason: &str,
+    timeout: Duration,
+    want: Option<&Version>,
+    cli: Option<&OpenClaw>,
+    change: &mut dyn FnMut(&mut Recorder) -> Result<()>,
+    undo: &mut dyn FnMut(&mut Recorder) -> Result<()>,
+) -> Bracketed {
+    if let Err(e) = stop_members(env, rec, members, "") {
+        let error = format!("could not stop the gateway: {e:#}");
+        return match restart_if_down(env, rec, members, timeout) {
+            Ok(()) => Bracketed::Undone {
+                error,
+                safety: vec![],
+            },
+            Err(e2) => Bracketed::Failed {
+                error: format!("{error}; restarting it failed: {e2:#}"),
+                safety: vec![],
+            },
+        };
+    }
+    let safety = match backup_members(rec, members, safety_id, reason, None, None) {
+        Ok(b) => b,
+        Err(e) => {
+            let error = format!("could not back up the current state: {e:#}");
+            return match restart_if_down(env, rec, members, timeout) {
+                Ok(()) => Bracketed::Undone {
+                    error,
+                    safety: vec![],
+                },
+                Err(e2) => Bracketed::Failed {
+                    error: format!("{error}; restarting failed: {e2:#}"),
+                    safety: vec![],
+                },
+            };
+        }
+    };
+    let forward = change(rec)
+        .and_then(|_| start_members(env, rec, members, |m| m.restart, timeout, ""))
+        .and_then(|_| verify_members(rec, members, |m| m.restart, cli, want, ""));
+    let Err(e) = forward else {
+        return Bracketed::Done { safety };
+    };
+    let error = format!("{e:#}");
+    let back = stop_current(env, rec, members, "undo: ")
+        .and_then(|_| undo(rec))
+        .and_then(|_| restore_members(rec, members, &safety, "undo: "))
+        .and_then(|_| start_members(env, rec, members, |m| m.was_running, timeout, "undo: "));
+    match back {
+        Ok(()) => Bracketed::Undone { error, safety },
+        Err(e2) => Bracketed::Failed {
+            error: format!("{error}; undoing it failed too: {e2:#}"),
+            safety,
+        },
+    }
+}

@@ -92,6 +92,10 @@ fn happy_path_unmanaged() {
     let last: Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
     assert_eq!(last["outcome"], "updated");
     assert!(last["downtime_ms"].as_u64().unwrap() > 0);
+    assert_eq!(
+        last["steps"].as_array().unwrap().len(),
+        doc["steps"].as_array().unwrap().len()
+    );
     let work = sb.prefix.join("lib/clawkit");
     assert_eq!(std::fs::read_dir(work.join("previous")).unwrap().count(), 1);
     assert!(!std::fs::read_dir(&work)

@@ -1,7 +1,11 @@
 //! One file per command. Each takes the parsed flags and returns an exit status; expected
 //! outcomes (skew found, rolled back, refused) are statuses, not errors.
 
+pub mod backups;
 pub mod doctor;
+pub mod history;
+pub mod repair;
+pub mod rollback;
 pub mod status;
 pub mod update;
 

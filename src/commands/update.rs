@@ -324,13 +324,14 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         interrupt,
         journal: journal_path,
         started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        t0: started,
         backups: Vec::new(),
         swapped: false,
         outage_start: None,
         outage_ms: None,
     };
     let outcome = exec.execute();
-    report.steps = std::mem::take(&mut exec.rec.steps);
+    report.steps = exec.rec.steps.clone();
     report.downtime_ms = exec.outage_ms;
     report.backup = exec.backups.first().map(|b| b.dir.clone());
     report.duration_ms = started.elapsed().as_millis() as u64;
@@ -603,78 +604,7 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
     }
 
     // Which gateways run from this install, and how they come back.
-    let member = Member {
-        layout: snap.layout.clone(),
-        port: snap.port,
-        gateway: snap.gateway.clone(),
-        supervisor: snap.supervisor.clone(),
-        was_running: snap.gateway.up(),
-        restart: false,
-    };
-    if member.gateway.state == crate::gateway::State::Foreign {
-        return Err(refuse(
-            format!(
-                "port {} is held by a program that is not an OpenClaw gateway",
-                member.port
-            ),
-            "stop that program or change gateway.port, then retry",
-        ));
-    }
-    if member.was_running
-        && member.supervisor.kind == Kind::Unmanaged
-        && member.supervisor.relaunch.is_none()
-    {
-        return Err(refuse(
-            format!(
-                "the running gateway cannot be restarted by clawkit: {}",
-                member.supervisor.relaunch_problem.as_deref().unwrap_or("unknown command line")
-            ),
-            "stop it yourself and run `clawkit update --start`, or run it under a service (openclaw gateway install)",
-        ));
-    }
-    let mut member = member;
-    member.restart = !args.no_start && (member.was_running || args.start);
-    if args.start && member.supervisor.kind == Kind::None && !member.was_running {
-        return Err(refuse(
-            "--start needs a service to start the gateway with, and none is installed",
-            "install one with `openclaw gateway install`, or start it yourself after the update",
-        ));
-    }
-    let mut members = vec![member];
-    for sib in crate::probe::siblings(env, snap) {
-        if sib.supervisor.kind == Kind::Unmanaged && sib.supervisor.relaunch.is_none() {
-            return Err(refuse(
-                format!(
-                    "the {} gateway (port {}) runs from this install but cannot be restarted by clawkit: {}",
-                    sib.layout.profile.name().unwrap_or("default"),
-                    sib.port,
-                    sib.supervisor.relaunch_problem.as_deref().unwrap_or("unknown command line")
-                ),
-                "stop it yourself first, or run it under a service",
-            ));
-        }
-        if sib.assumed {
-            notes.push(format!(
-                "the gateway of {} is assumed to run from this install (its process does not name its package)",
-                sib.layout.state_dir.display()
-            ));
-        }
-        members.push(Member {
-            layout: sib.layout,
-            port: sib.port,
-            gateway: sib.gateway,
-            supervisor: sib.supervisor,
-            was_running: true,
-            restart: !args.no_start,
-        });
-    }
-    if members.len() > 1 {
-        notes.push(format!(
-            "{} gateways run from this install; all are stopped before the swap and verified after",
-            members.len()
-        ));
-    }
-
+    let members = steps::members(env, snap, true, args.start, !args.no_start, &mut notes)?;
     let mode = if from.as_ref() == Some(&to) {
         Mode::RestartOnly
     } else if args.in_place {
@@ -897,6 +827,7 @@ struct Execution<'a> {
     interrupt: Interrupt,
     journal: PathBuf,
     started_at: String,
+    t0: Instant,
     backups: Vec<Backup>,
     swapped: bool,
     outage_start: Option<Instant>,
@@ -918,7 +849,9 @@ impl Execution<'_> {
             outcome: outcome.into(),
             phase: phase.map(String::from),
             downtime_ms: self.outage_ms,
-            duration_ms: None,
+            duration_ms: phase
+                .is_none()
+                .then(|| self.t0.elapsed().as_millis() as u64),
             steps: self.rec.steps.clone(),
             backup: self.backups.first().map(|b| b.dir.clone()),
             previous_package: (self.plan.mode == Mode::Staged && self.plan.from.is_some())
