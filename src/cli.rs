@@ -67,6 +67,30 @@ pub enum Command {
     Backups(BackupsCommand),
     /// The update journal: when, from → to, outcome, outage
     History(HistoryArgs),
+    /// Print the shell alias that routes `npm install -g openclaw…` to `clawkit update`
+    #[command(after_help = "\
+Add to your shell profile:\n\
+  bash (~/.bashrc):  eval \"$(clawkit shell-init bash)\"\n\
+  zsh  (~/.zshrc):   eval \"$(clawkit shell-init zsh)\"\n\
+  fish (config.fish): clawkit shell-init fish | source\n\n\
+Then `npm install -g openclaw@latest` (also i/add/update/up, -g/--global/--location=global in any \
+position, pnpm add -g, bun add -g) runs `clawkit update --to latest`, and says so. Everything \
+else goes to the real npm unchanged. Bypass once with CLAWKIT_BYPASS=1.")]
+    ShellInit {
+        /// bash, zsh or fish
+        shell: String,
+    },
+    /// Decide and run one package-manager command (used by the shell-init functions)
+    #[command(hide = true)]
+    Intercept {
+        /// npm, pnpm or bun
+        tool: String,
+        /// The tool's arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Print the man page (roff)
+    Man,
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish

@@ -59,6 +59,21 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
         Command::Repair(cmd) => commands::repair::run(&env, &cli.global, cmd, &printer),
         Command::Backups(cmd) => commands::backups::run(&env, &cli.global, cmd, &printer),
         Command::History(args) => commands::history::run(&env, &cli.global, args, &printer),
+        Command::ShellInit { shell } => commands::intercept::snippet(shell)
+            .map(|s| {
+                print!("{s}");
+                Exit::Ok
+            })
+            .map_err(Into::into),
+        Command::Intercept { tool, args } => {
+            let args: Vec<_> = args.iter().skip_while(|a| *a == "--").cloned().collect();
+            commands::intercept::run(&env, tool, &args, &printer)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            let mut out = std::io::stdout();
+            man.render(&mut out).map(|_| Exit::Ok).map_err(Into::into)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -87,16 +102,7 @@ fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
     };
     let fix = failure.and_then(|f| f.fix.clone());
     if p.json {
-        let command = match &cli.command {
-            Command::Status => "status",
-            Command::Update(_) => "update",
-            Command::Doctor(_) => "doctor",
-            Command::Rollback(_) => "rollback",
-            Command::Repair(_) => "repair",
-            Command::Backups(_) => "backups",
-            Command::History(_) => "history",
-            Command::Completions { .. } => "completions",
-        };
+        let command = command_name(&cli.command);
         p.json(&serde_json::json!({
             "schema": 1,
             "command": command,
@@ -109,5 +115,25 @@ fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
     p.alert(format!("{} {message}", p.paint(RED, "error:")));
     if let Some(fix) = fix {
         p.alert(format!("  fix: {fix}"));
+    }
+}
+
+/// The name a command's JSON documents carry in `"command"`.
+fn command_name(c: &Command) -> &'static str {
+    use crate::cli::{BackupsCommand, RepairCommand};
+    match c {
+        Command::Status => "status",
+        Command::Update(_) => "update",
+        Command::Doctor(_) => "doctor",
+        Command::Rollback(_) => "rollback",
+        Command::Repair(RepairCommand::Lock { .. }) => "repair lock",
+        Command::Backups(BackupsCommand::List) => "backups list",
+        Command::Backups(BackupsCommand::Show { .. }) => "backups show",
+        Command::Backups(BackupsCommand::Restore { .. }) => "backups restore",
+        Command::History(_) => "history",
+        Command::Completions { .. } => "completions",
+        Command::ShellInit { .. } => "shell-init",
+        Command::Intercept { .. } => "intercept",
+        Command::Man => "man",
     }
 }

@@ -15,6 +15,8 @@ pub struct Printer {
     pub quiet: bool,
     pub interactive: bool,
     pub unicode: bool,
+    /// Colour only on a terminal, never with `NO_COLOR` or `TERM=dumb` (CI included).
+    pub color: bool,
 }
 
 pub const BOLD: Style = Style::new().bold();
@@ -31,10 +33,12 @@ impl Printer {
             .flatten()
             .next()
             .unwrap_or("");
+        let tty = std::io::stderr().is_terminal();
         Printer {
             json,
             quiet,
-            interactive: std::io::stderr().is_terminal() && std::io::stdin().is_terminal() && !ci,
+            color: tty && env.get("NO_COLOR").is_none() && env.get("TERM") != Some("dumb"),
+            interactive: tty && std::io::stdin().is_terminal() && !ci,
             unicode: lang.to_ascii_uppercase().contains("UTF-8")
                 || lang.to_ascii_uppercase().contains("UTF8"),
         }
@@ -43,17 +47,21 @@ impl Printer {
     /// A line for people (suppressed by `--quiet`; JSON mode keeps it on stderr).
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            let _ = writeln!(anstream::stderr(), "{}", text.as_ref());
+            let _ = writeln!(std::io::stderr(), "{}", text.as_ref());
         }
     }
 
     /// A warning or error line; shown even with `--quiet`.
     pub fn alert(&self, text: impl AsRef<str>) {
-        let _ = writeln!(anstream::stderr(), "{}", text.as_ref());
+        let _ = writeln!(std::io::stderr(), "{}", text.as_ref());
     }
 
     pub fn paint(&self, style: Style, text: impl std::fmt::Display) -> String {
-        format!("{style}{text}{style:#}")
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
     }
 
     /// Prints the one JSON document of this run.

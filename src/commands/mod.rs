@@ -4,6 +4,7 @@
 pub mod backups;
 pub mod doctor;
 pub mod history;
+pub mod intercept;
 pub mod repair;
 pub mod rollback;
 pub mod status;

@@ -1,0 +1,103 @@
+//! Every `--json` document validates against its schema in `schemas/`, in success and failure.
+
+mod support;
+
+use serde_json::Value;
+use support::{json_out, Sandbox};
+
+fn validate(schema: &str, doc: &Value) {
+    let path = support::repo()
+        .join("schemas")
+        .join(format!("{schema}.json"));
+    let schema_doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema_doc).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{schema}: {errors:#?}\n{doc:#}");
+}
+
+fn json(sb: &Sandbox, args: &[&str]) -> Value {
+    let out = sb.clawkit().args(args).arg("--json").output().unwrap();
+    json_out(&out)
+}
+
+#[test]
+fn every_json_document_matches_its_schema() {
+    let sb = Sandbox::new();
+    // Failure documents too: not installed, usage, refusal.
+    validate("status", &json(&sb, &["status"]));
+    validate("doctor", &json(&sb, &["doctor"]));
+    validate("history", &json(&sb, &["history"]));
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway();
+    validate("status", &json(&sb, &["status"]));
+    validate("doctor", &json(&sb, &["doctor"]));
+    validate(
+        "update",
+        &json(&sb, &["update", "--to", "2026.9.5", "--dry-run"]),
+    );
+    validate(
+        "update",
+        &json(&sb, &["update", "--to", "2026.99.99", "--yes"]),
+    );
+    validate(
+        "update",
+        &json(&sb, &["update", "--to", "2026.10.1", "--yes"]),
+    );
+    validate("rollback", &json(&sb, &["rollback", "--yes"]));
+    validate(
+        "update",
+        &json(&sb, &["update", "--to", "2026.9.5", "--yes"]),
+    );
+    validate(
+        "update",
+        &json(&sb, &["update", "--to", "2026.9.5", "--yes"]),
+    );
+    validate("history", &json(&sb, &["history"]));
+    validate("history", &json(&sb, &["history", "show"]));
+    let list = json(&sb, &["backups", "list"]);
+    validate("backups-list", &list);
+    let id = list["backups"][0]["id"].as_str().unwrap().to_string();
+    validate("backups-show", &json(&sb, &["backups", "show", &id]));
+    validate(
+        "backups-restore",
+        &json(&sb, &["backups", "restore", &id, "--dry-run"]),
+    );
+    validate(
+        "backups-restore",
+        &json(&sb, &["backups", "restore", "no-such-id", "--yes"]),
+    );
+    validate("repair-lock", &json(&sb, &["repair", "lock"]));
+    validate("rollback", &json(&sb, &["rollback", "--dry-run"]));
+    validate("rollback", &json(&sb, &["rollback", "--yes"]));
+}
+
+#[test]
+fn update_in_ci_mode_has_no_prompt_and_no_escape_codes() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway();
+    let out = sb
+        .clawkit()
+        .env("CI", "true")
+        .env("CLICOLOR_FORCE", "0")
+        .args(["update", "--to", "2026.9.5", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes in CI output: {err:?}"
+    );
+    assert!(!err.contains("[y/N]"), "prompted in CI: {err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("✓ stage 2026.9.5")),
+        "one plain line per step: {err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout without --json");
+}
