@@ -1,7 +1,7 @@
 //! The shell alias, run by the real bash, zsh and fish over a table of command lines, and the
 //! completions loaded by bash.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 struct Bin {
