@@ -59,12 +59,15 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Return to the version before the last `clawkit update`, with its state backup
     Rollback(RollbackArgs),
-    /// Repairs: `repair lock` removes stale gateway lock files
+    /// Repairs: `repair pairing` (the full resync), `repair lock` (stale gateway locks)
     #[command(subcommand)]
     Repair(RepairCommand),
     /// Backups made by clawkit: list, show, restore
     #[command(subcommand)]
     Backups(BackupsCommand),
+    /// Resets: `reset devices` removes all device pairing state (backed up first)
+    #[command(subcommand)]
+    Reset(ResetCommand),
     /// The update journal: when, from → to, outcome, outage
     History(HistoryArgs),
     /// Print the shell alias that routes `npm install -g openclaw…` to `clawkit update`
@@ -167,6 +170,12 @@ pub struct UpdateArgs {
     /// Previous package copies to keep for instant rollback
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub keep: usize,
+    /// Only finish an interrupted update (bring the gateways back on the previous version)
+    #[arg(long)]
+    pub resume: bool,
+    /// Seconds a gateway gets to stop before it is killed (SIGKILL)
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub stop_timeout: u64,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -192,7 +201,54 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ResetCommand {
+    /// The last resort: back up and remove all device pairing state, then re-pair every device
+    #[command(after_help = "\
+Stops the gateway, backs up devices/ and identity/ (and state/openclaw.sqlite), removes the \
+JSON-era files (SQLite era: `openclaw devices clear --pending` once the gateway runs again), \
+starts and verifies the gateway, and prints how to re-pair each device. Needs --yes.")]
+    Devices {
+        /// Confirm: every paired device will have to pair again
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Show what would happen, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum RepairCommand {
+    /// The full pairing resync: stop, back up and clear the stale pairing state and locks, start,
+    /// approve once, verify
+    #[command(after_help = "\
+Steps: refuse when the CLI and the gateway run different versions (run `clawkit update` first) → \
+stop the gateway → back up devices/, identity/ and the state database → clear the stale pairing \
+state (JSON era: devices/paired.json and pending.json, keeping identity/device.json; SQLite era: \
+`openclaw devices clear --pending` through the running gateway, never by writing the database) → \
+remove stale locks → start and health-gate → approve the chosen pending request → verify that N \
+requests in a row succeed and no new `pairing required` is logged. If the gateway does not come \
+back, the state is restored from the backup and the gateway restarted (exit 1 with the backup).")]
+    Pairing {
+        /// Approve this pending request id afterwards
+        #[arg(long, value_name = "REQUEST_ID", conflicts_with = "approve_latest")]
+        approve: Option<String>,
+        /// Approve the newest pending request afterwards
+        #[arg(long)]
+        approve_latest: bool,
+        /// Requests that must succeed in a row afterwards
+        #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+        verify: u32,
+        /// Also clear the CLI's cached device tokens (identity/device-auth.json)
+        #[arg(long)]
+        include_cli_token: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Show what would happen, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Remove gateway lock files whose process is gone and whose port is free
     Lock {
         /// Show what would be removed, change nothing

@@ -14,6 +14,7 @@ pub mod exec;
 pub mod exit;
 pub mod gateway;
 pub mod http;
+pub mod inflight;
 pub mod install;
 pub mod journal;
 pub mod layout;
@@ -58,6 +59,7 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
         Command::Rollback(args) => commands::rollback::run(&env, &cli.global, args, &printer),
         Command::Repair(cmd) => commands::repair::run(&env, &cli.global, cmd, &printer),
         Command::Backups(cmd) => commands::backups::run(&env, &cli.global, cmd, &printer),
+        Command::Reset(cmd) => commands::repair::reset(&env, &cli.global, cmd, &printer),
         Command::History(args) => commands::history::run(&env, &cli.global, args, &printer),
         Command::ShellInit { shell } => commands::intercept::snippet(shell)
             .map(|s| {
@@ -127,6 +129,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Doctor(_) => "doctor",
         Command::Rollback(_) => "rollback",
         Command::Repair(RepairCommand::Lock { .. }) => "repair lock",
+        Command::Repair(RepairCommand::Pairing { .. }) => "repair pairing",
+        Command::Reset(_) => "reset devices",
         Command::Backups(BackupsCommand::List) => "backups list",
         Command::Backups(BackupsCommand::Show { .. }) => "backups show",
         Command::Backups(BackupsCommand::Restore { .. }) => "backups restore",

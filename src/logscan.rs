@@ -127,7 +127,8 @@ pub fn parse_time(s: &str) -> Option<SystemTime> {
     Some(if sign > 0 { t - shift } else { t + shift })
 }
 
-fn line_event(line: &str) -> Option<Event> {
+/// One log line as an event, when it is one of the kinds clawkit looks for.
+pub fn line_event(line: &str) -> Option<Event> {
     let (text, time) = match serde_json::from_str::<serde_json::Value>(line) {
         Ok(v) => {
             let text = v

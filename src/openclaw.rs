@@ -89,6 +89,57 @@ impl OpenClaw {
             .ok()
     }
 
+    /// `openclaw devices --help`: which device commands this release has.
+    pub fn devices_help(&self) -> String {
+        self.cmd(None, None)
+            .args(["devices", "--help"])
+            .timeout(Duration::from_secs(60))
+            .run()
+            .map(|o| o.stdout + &o.stderr)
+            .unwrap_or_default()
+    }
+
+    /// `openclaw devices list --json` → `{pending: [...], paired: [...]}`.
+    pub fn devices_list(&self, layout: &Layout, port: u16) -> Result<Value> {
+        let out = self
+            .cmd(Some(layout), Some(port))
+            .args(["devices", "list", "--json"])
+            .timeout(Duration::from_secs(60))
+            .run_ok()?;
+        last_json(&out.stdout).context("`openclaw devices list --json` printed no JSON")
+    }
+
+    /// `openclaw devices approve <requestId>` (an exact id: `--latest` only shows one).
+    pub fn devices_approve(&self, layout: &Layout, port: u16, request_id: &str) -> Result<()> {
+        self.cmd(Some(layout), Some(port))
+            .args(["devices", "approve", request_id])
+            .timeout(Duration::from_secs(60))
+            .run_ok()?;
+        Ok(())
+    }
+
+    /// `openclaw devices clear --yes [--pending]`.
+    pub fn devices_clear(&self, layout: &Layout, port: u16, pending: bool) -> Result<()> {
+        let mut c = self
+            .cmd(Some(layout), Some(port))
+            .args(["devices", "clear", "--yes"])
+            .timeout(Duration::from_secs(60));
+        if pending {
+            c = c.arg("--pending");
+        }
+        c.run_ok()?;
+        Ok(())
+    }
+
+    /// One RPC through the CLI's own device pairing: `openclaw gateway call status --json`.
+    pub fn gateway_call(&self, layout: &Layout, port: u16) -> Result<()> {
+        self.cmd(Some(layout), Some(port))
+            .args(["gateway", "call", "status", "--json"])
+            .timeout(Duration::from_secs(30))
+            .run_ok()?;
+        Ok(())
+    }
+
     /// `openclaw doctor --help`, to see which flags this release has.
     pub fn doctor_help(&self) -> Result<String> {
         let out = self
@@ -112,6 +163,16 @@ impl OpenClaw {
             .args(["doctor", "--lint", "--json", "--severity-min", "error"])
             .timeout(timeout)
     }
+}
+
+/// The `findings` of a `doctor --lint --json` run (empty when it printed none).
+pub fn lint_findings(out: &Output) -> Vec<Value> {
+    last_json(&out.stdout)
+        .as_ref()
+        .and_then(|d| d.get("findings"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// OpenClaw sometimes prints text before its JSON: take the last line that starts with `{`

@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub split: Vec<String>,
     /// The package directory was replaced after the running gateway started (1011 state).
     pub install_changed: bool,
+    /// The id of an update that was killed in its outage window (`clawkit update --resume`).
+    pub interrupted_update: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -182,7 +184,9 @@ impl Snapshot {
             _ => false,
         };
 
+        let interrupted_update = crate::inflight::interrupted(&layout).map(|r| r.id);
         Ok(Snapshot {
+            interrupted_update,
             layout,
             config,
             port,

@@ -88,6 +88,8 @@ pub struct Member {
     pub was_running: bool,
     /// Start it after the operation (it was running, or `--start` asked for it).
     pub restart: bool,
+    /// How long it gets to stop after SIGTERM / the service stop before SIGKILL.
+    pub stop_deadline: Duration,
 }
 
 impl Member {
@@ -244,7 +246,7 @@ pub fn stop_members(env: &Env, rec: &mut Recorder, members: &[Member], label: &s
         .filter(|m| m.was_running || m.supervisor.active == Some(true))
     {
         rec.run(&format!("{label}stop {}", m.label()), |_| {
-            Ok(((), stop(env, m, STOP_DEADLINE)?))
+            Ok(((), stop(env, m, m.stop_deadline)?))
         })?;
     }
     Ok(())
@@ -261,7 +263,7 @@ pub fn stop_current(env: &Env, rec: &mut Recorder, members: &[Member], label: &s
                 current.supervisor.main_pid = current.gateway.launcher.as_ref().map(|l| l.pid);
             }
             rec.run(&format!("{label}stop {}", m.label()), |_| {
-                Ok(((), stop(env, &current, STOP_DEADLINE)?))
+                Ok(((), stop(env, &current, m.stop_deadline)?))
             })?;
         }
     }
@@ -406,6 +408,7 @@ pub fn members(
         supervisor: snap.supervisor.clone(),
         was_running: snap.gateway.up(),
         restart: restart && (snap.gateway.up() || start),
+        stop_deadline: STOP_DEADLINE,
     };
     if primary.gateway.state == gateway::State::Foreign {
         return Err(refuse(
@@ -463,6 +466,7 @@ pub fn members(
             supervisor: sib.supervisor,
             was_running: true,
             restart,
+            stop_deadline: STOP_DEADLINE,
         });
     }
     if out.len() > 1 {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{assert_no_secret, json_out, Sandbox};
+use support::{assert_no_secret, json_out, running, Sandbox};
 
 fn run(sb: &Sandbox, args: &[&str]) -> (i32, Value) {
     let out = sb.clawkit().args(args).arg("--json").output().unwrap();
@@ -22,12 +22,6 @@ fn updated(from: &str, to: &str) -> Sandbox {
     let (code, doc) = run(&sb, &["update", "--to", to, "--yes"]);
     assert_eq!(code, 0, "{doc:#}");
     sb
-}
-
-fn running(sb: &Sandbox) -> Option<String> {
-    sb.startupz()
-        .filter(|v| v["status"] == "started")
-        .and_then(|v| v["version"].as_str().map(String::from))
 }
 
 #[test]
@@ -232,4 +226,196 @@ fn rollback_reinstalls_when_the_kept_package_is_gone() {
     assert!(support::wait_for(Duration::from_secs(5), || running(&sb)
         .as_deref()
         == Some("2026.9.4")));
+}
+
+fn fake_cli(sb: &Sandbox, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("node")
+        .arg(sb.prefix.join("bin/openclaw"))
+        .args(args)
+        .env_clear()
+        .envs(sb.env())
+        .output()
+        .unwrap()
+}
+
+fn doctor_status(sb: &Sandbox, id: &str) -> String {
+    let (_, doc) = run(sb, &["doctor"]);
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A JSON-era install whose CLI cached token no longer matches its paired entry: the loop.
+fn json_era_mismatch() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.install("2026.7.1");
+    sb.config();
+    sb.start_gateway();
+    assert!(
+        fake_cli(&sb, &["gateway", "call", "status", "--json"])
+            .status
+            .success(),
+        "first call self-pairs"
+    );
+    let auth = sb.state_dir().join("identity/device-auth.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    v["tokens"]["operator"]["token"] = "tok-stale-from-another-version".into();
+    std::fs::write(&auth, v.to_string()).unwrap();
+    let call = fake_cli(&sb, &["gateway", "call", "status", "--json"]);
+    assert!(!call.status.success());
+    assert!(String::from_utf8_lossy(&call.stderr).contains("device token mismatch"));
+    sb
+}
+
+#[test]
+fn repair_pairing_fixes_a_json_era_token_mismatch() {
+    let sb = json_era_mismatch();
+    assert_eq!(doctor_status(&sb, "pairing-state"), "fail");
+    let paired_before = std::fs::read(sb.state_dir().join("devices/paired.json")).unwrap();
+    let (code, doc) = run(&sb, &["repair", "pairing", "--yes"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "repaired");
+    let names: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "clear the pairing state",
+        "remove stale locks",
+        "verify 3 requests in a row",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(want)),
+            "{want} in {names:?}"
+        );
+    }
+    assert!(fake_cli(&sb, &["gateway", "call", "status", "--json"])
+        .status
+        .success());
+    assert_eq!(doctor_status(&sb, "pairing-state"), "ok");
+    // The old state is in the backup, byte for byte and 0600.
+    let copy = Path::new(doc["backup"].as_str().unwrap()).join("files/devices/paired.json");
+    assert_eq!(std::fs::read(&copy).unwrap(), paired_before);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // identity/device.json survives, so the CLI keeps its identity.
+    assert!(sb.state_dir().join("identity/device.json").exists());
+}
+
+#[test]
+fn repair_pairing_in_the_sqlite_era_goes_through_openclaw() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.5");
+    sb.config();
+    sb.start_gateway();
+    assert!(fake_cli(&sb, &["gateway", "call", "status", "--json"])
+        .status
+        .success());
+    let auth = sb.state_dir().join("identity/device-auth.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    v["tokens"]["operator"]["token"] = "tok-stale".into();
+    std::fs::write(&auth, v.to_string()).unwrap();
+    let (code, doc) = run(&sb, &["repair", "pairing", "--yes"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(doc["steps"].as_array().unwrap().iter().any(|s| s["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("clear paired devices (openclaw devices clear")));
+    assert!(fake_cli(&sb, &["gateway", "call", "status", "--json"])
+        .status
+        .success());
+}
+
+#[test]
+fn repair_pairing_refuses_under_skew_and_without_yes() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway();
+    let out = sb.clawkit().args(["repair", "pairing"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "no --yes without a terminal");
+    std::thread::sleep(Duration::from_millis(1100));
+    sb.npm_replace("2026.9.5");
+    let (code, doc) = run(&sb, &["repair", "pairing", "--yes"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(doc["fix"].as_str().unwrap().contains("clawkit update"));
+}
+
+#[test]
+fn repair_pairing_restores_the_state_when_the_gateway_does_not_come_back() {
+    let sb = Sandbox::new();
+    sb.install("2026.7.1");
+    sb.config();
+    let marker = sb.dir.path().join("crash-next-start");
+    sb.start_gateway_with(
+        &[("FAKE_OPENCLAW_CRASH_IF", marker.to_str().unwrap())],
+        sb.port,
+    );
+    assert!(fake_cli(&sb, &["gateway", "call", "status", "--json"])
+        .status
+        .success());
+    let paired = std::fs::read(sb.state_dir().join("devices/paired.json")).unwrap();
+    std::fs::write(&marker, "").unwrap();
+    let (code, doc) = run(&sb, &["repair", "pairing", "--yes"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("restored from"),
+        "{doc:#}"
+    );
+    assert!(doc["backup"].as_str().is_some());
+    assert_eq!(
+        std::fs::read(sb.state_dir().join("devices/paired.json")).unwrap(),
+        paired
+    );
+}
+
+#[test]
+fn repair_pairing_with_an_unknown_request_id_names_the_pending_ones() {
+    let sb = json_era_mismatch();
+    let (code, doc) = run(
+        &sb,
+        &["repair", "pairing", "--yes", "--approve", "no-such-request"],
+    );
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(doc["error"]
+        .as_str()
+        .unwrap()
+        .contains("no matching pending request"));
+    assert!(
+        running(&sb).is_some(),
+        "the gateway runs after the resync even so"
+    );
+}
+
+#[test]
+fn reset_devices_needs_yes_backs_up_and_removes_all_device_state() {
+    let sb = json_era_mismatch();
+    let out = sb.clawkit().args(["reset", "devices"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forgets 1 paired device"));
+    let (code, doc) = run(&sb, &["reset", "devices", "--dry-run"]);
+    assert_eq!((code, doc["paired"].as_u64()), (0, Some(1)));
+    assert!(sb.state_dir().join("devices/paired.json").exists());
+    let (code, doc) = run(&sb, &["reset", "devices", "--yes"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(!sb.state_dir().join("devices").exists());
+    let backup = Path::new(doc["backup"].as_str().unwrap());
+    assert!(backup.join("files/devices/paired.json").exists());
+    assert!(backup.join("files/identity/device-auth.json").exists());
+    assert!(running(&sb).is_some());
+    // The CLI pairs again from scratch.
+    assert!(fake_cli(&sb, &["gateway", "call", "status", "--json"])
+        .status
+        .success());
 }

@@ -73,6 +73,21 @@ fn every_json_document_matches_its_schema() {
     validate("repair-lock", &json(&sb, &["repair", "lock"]));
     validate("rollback", &json(&sb, &["rollback", "--dry-run"]));
     validate("rollback", &json(&sb, &["rollback", "--yes"]));
+    validate(
+        "repair-pairing",
+        &json(&sb, &["repair", "pairing", "--dry-run"]),
+    );
+    validate(
+        "repair-pairing",
+        &json(&sb, &["repair", "pairing", "--yes"]),
+    );
+    validate("repair-pairing", &json(&sb, &["repair", "pairing"]));
+    validate(
+        "reset-devices",
+        &json(&sb, &["reset", "devices", "--dry-run"]),
+    );
+    validate("reset-devices", &json(&sb, &["reset", "devices"]));
+    validate("reset-devices", &json(&sb, &["reset", "devices", "--yes"]));
 }
 
 #[test]

@@ -3,54 +3,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{assert_no_secret, json_out, wait_for, Sandbox};
-
-fn update(sb: &Sandbox, args: &[&str]) -> (i32, Value, Output) {
-    let out = sb
-        .clawkit()
-        .args(["update", "--yes", "--json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert_no_secret(&out);
-    let doc = json_out(&out);
-    assert_eq!(doc["schema"], 1);
-    assert_eq!(doc["command"], "update");
-    (out.status.code().unwrap(), doc, out)
-}
-
-fn running(sb: &Sandbox) -> Option<String> {
-    sb.startupz()
-        .filter(|v| v["status"] == "started")
-        .and_then(|v| v["version"].as_str().map(String::from))
-}
-
-fn cli_version(sb: &Sandbox) -> String {
-    let pj = sb.prefix.join("lib/node_modules/openclaw/package.json");
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(pj).unwrap()).unwrap();
-    v["version"].as_str().unwrap().to_string()
-}
-
-/// State that must survive a failed update byte for byte (logs, locks and clawkit's own files aside).
-fn state_hash(dir: &Path) -> Vec<(String, u32, String)> {
-    let mut v = Sandbox::tree_hash(dir);
-    v.retain(|(p, _, _)| {
-        !(p.starts_with("logs") || p.starts_with("tmp") || p.starts_with("clawkit"))
-    });
-    v
-}
-
-fn unmanaged(from: &str) -> Sandbox {
-    let sb = Sandbox::new();
-    sb.install(from);
-    sb.config();
-    sb.start_gateway();
-    sb
-}
+use support::{cli_version, json_out, running, state_hash, unmanaged, update, wait_for, Sandbox};
 
 fn step_status<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
     doc["steps"]

@@ -659,13 +659,7 @@ fn check_openclaw_doctor(snap: &Snapshot) -> Check {
         .run()
     {
         Ok(out) => {
-            let doc = crate::openclaw::last_json(&out.stdout);
-            let findings: Vec<Value> = doc
-                .as_ref()
-                .and_then(|d| d.get("findings"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let findings = crate::openclaw::lint_findings(&out);
             let ev = json!({"source": "openclaw doctor --lint", "findings": findings});
             if findings.is_empty() && out.success() {
                 check(

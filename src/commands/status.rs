@@ -66,6 +66,7 @@ pub fn report(
         },
         "supervisor": snap.supervisor,
         "split": snap.split,
+        "interrupted_update": snap.interrupted_update,
     })
 }
 
@@ -122,6 +123,15 @@ fn print_human(p: &Printer, snap: &Snapshot, verdict: Verdict, message: &str, fi
     p.line(format!("  state       {}", snap.layout.state_dir.display()));
     if let Some(e) = &snap.config.error {
         p.line(format!("  config      {}", p.paint(YELLOW, e)));
+    }
+    if let Some(id) = &snap.interrupted_update {
+        p.line(format!(
+            "  {}",
+            p.paint(
+                RED,
+                format!("update {id} was interrupted: run `clawkit update --resume`")
+            )
+        ));
     }
     let style = match verdict {
         Verdict::Ok => GREEN,

@@ -264,6 +264,33 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
     } else {
         Some(OpLock::acquire(&snap.layout.clawkit_dir(), "update")?)
     };
+    // An update killed in its outage window left a record: bring its gateways back first.
+    let snap = match crate::inflight::interrupted(&snap.layout) {
+        Some(rec) if !args.dry_run => {
+            p.alert(format!(
+                "an earlier update ({}) was interrupted: bringing the gateway back on {} first",
+                rec.id,
+                rec.from.as_deref().unwrap_or("the previous version")
+            ));
+            let exit = resume(env, &snap.layout, rec, p)?;
+            if args.resume || exit != Exit::RolledBack {
+                return Ok(exit);
+            }
+            Snapshot::take(env, &target)?
+        }
+        Some(rec) => {
+            p.alert(format!(
+                "an earlier update ({}) was interrupted; `clawkit update --resume` finishes it",
+                rec.id
+            ));
+            snap
+        }
+        None if args.resume => {
+            p.line("no interrupted update to resume");
+            return Ok(Exit::Ok);
+        }
+        None => snap,
+    };
     let plan = preflight(env, &snap, args, p)?;
 
     let mut report = Report {
@@ -323,6 +350,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         rec: Recorder::new(p),
         interrupt,
         journal: journal_path,
+        inflight: crate::inflight::path(&snap.layout),
         started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         t0: started,
         backups: Vec::new(),
@@ -331,6 +359,9 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         outage_ms: None,
     };
     let outcome = exec.execute();
+    if !matches!(outcome, Outcome::Failed { .. }) {
+        let _ = std::fs::remove_file(&exec.inflight);
+    }
     report.steps = exec.rec.steps.clone();
     report.downtime_ms = exec.outage_ms;
     report.backup = exec.backups.first().map(|b| b.dir.clone());
@@ -604,7 +635,10 @@ fn preflight(env: &Env, snap: &Snapshot, args: &UpdateArgs, p: &Printer) -> Resu
     }
 
     // Which gateways run from this install, and how they come back.
-    let members = steps::members(env, snap, true, args.start, !args.no_start, &mut notes)?;
+    let mut members = steps::members(env, snap, true, args.start, !args.no_start, &mut notes)?;
+    for m in &mut members {
+        m.stop_deadline = Duration::from_secs(args.stop_timeout);
+    }
     let mode = if from.as_ref() == Some(&to) {
         Mode::RestartOnly
     } else if args.in_place {
@@ -826,6 +860,7 @@ struct Execution<'a> {
     rec: Recorder<'a>,
     interrupt: Interrupt,
     journal: PathBuf,
+    inflight: PathBuf,
     started_at: String,
     t0: Instant,
     backups: Vec<Backup>,
@@ -907,6 +942,28 @@ impl Execution<'_> {
 
         // 2. The outage window: from here on every failure rolls back.
         self.write_journal("in-progress", Some("stopping"), None);
+        let record = crate::inflight::InFlight {
+            schema: 1,
+            id: plan.id.clone(),
+            pid: std::process::id(),
+            from: plan.from.as_ref().map(|v| v.to_string()),
+            to: plan.to.to_string(),
+            in_place: plan.mode == Mode::InPlace,
+            prefix: plan.prefix.clone(),
+            root: plan.root.clone(),
+            aside: plan.aside.clone(),
+            node: plan.node.path.clone(),
+            members: plan
+                .members
+                .iter()
+                .map(crate::inflight::SavedMember::from_member)
+                .collect(),
+        };
+        if let Err(e) = record.write(&self.inflight) {
+            return Outcome::Refused(
+                Failure::refused(format!("{e:#}")).with_fix("check that the state dir is writable"),
+            );
+        }
         self.outage_start = Some(Instant::now());
         if let Err(e) = steps::stop_members(self.env, &mut self.rec, &plan.members, "") {
             // A gateway may still be running: nothing was swapped yet, bring back any that stopped.
@@ -1066,7 +1123,42 @@ impl Execution<'_> {
         }
         self.interrupted_in_outage();
         let cli = plan.new_cli();
+        // A downgrade cannot migrate state backwards: restore the state this version last ran
+        // with, from the backup of the update that left it, when there is one.
+        let downgrade = plan.from.as_ref().is_some_and(|f| &plan.to < f);
+        let mut restored_old_state = false;
+        if downgrade {
+            for m in &plan.members {
+                let matching = backup::list(&m.layout).into_iter().find(|b| {
+                    b.manifest.from.as_deref() == Some(plan.to.to_string().as_str())
+                        && b.manifest.reason == "update"
+                });
+                match matching {
+                    Some(b) => {
+                        let id = b.manifest.id.clone();
+                        self.rec.run(
+                            &format!("restore the {} state (backup {id})", plan.to),
+                            |_| {
+                                b.restore(&m.layout)?;
+                                Ok(((), format!("{} entries", b.manifest.entries.len())))
+                            },
+                        )?;
+                        restored_old_state = true;
+                    }
+                    None => self.rec.skip(
+                        "restore older state",
+                        &format!(
+                            "no backup from an update away from {}; the state stays as it is",
+                            plan.to
+                        ),
+                    ),
+                }
+            }
+        }
         match &plan.migrate {
+            _ if restored_old_state => self
+                .rec
+                .skip("migrate", "the state of the older release was restored"),
             Ok(()) => {
                 let help = cli.doctor_help().unwrap_or_default();
                 if help.contains("--fix") && help.contains("--non-interactive") {
@@ -1135,13 +1227,7 @@ impl Execution<'_> {
                 let cmd = cli.doctor_lint(&m.layout, m.port, Duration::from_secs(120));
                 let r = self.rec.run("doctor --lint", |_| {
                     let out = cmd.run()?;
-                    let doc = crate::openclaw::last_json(&out.stdout);
-                    let f: Vec<Value> = doc
-                        .as_ref()
-                        .and_then(|d| d.get("findings"))
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
+                    let f = crate::openclaw::lint_findings(&out);
                     let detail = if f.is_empty() {
                         "no errors".to_string()
                     } else {
@@ -1291,4 +1377,128 @@ fn bin_entry(root: &Path) -> String {
         })
         .map(|s| s.trim_start_matches("./").to_string())
         .unwrap_or_else(|| "openclaw.mjs".into())
+}
+
+/// Brings the gateways of an interrupted update back on the version they ran before it: stop
+/// whatever runs, swap the kept package back (or reinstall it), restore the backup, start, verify.
+fn resume(
+    env: &Env,
+    layout: &crate::layout::Layout,
+    r: crate::inflight::InFlight,
+    p: &Printer,
+) -> Result<Exit> {
+    let mut rec = Recorder::new(p);
+    let members: Vec<Member> = r.members.iter().map(|m| m.to_member()).collect();
+    let from: Option<Version> = r.from.as_deref().and_then(|v| v.parse().ok());
+    let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let result = (|| -> Result<()> {
+        steps::stop_current(env, &mut rec, &members, "resume: ")?;
+        let installed = PackageJson::read(&r.root.join("package.json"))
+            .ok()
+            .and_then(|p| p.version);
+        if installed != from {
+            if r.aside.join("package.json").exists() {
+                let failed = Plan::work_dir(&r.prefix).join(format!("failed-{}", r.id));
+                rec.run("resume: swap the previous package back", |_| {
+                    if r.root.exists() {
+                        steps::rename(&r.root, &failed)?;
+                    }
+                    steps::rename(&r.aside, &r.root)?;
+                    let _ = steps::remove_tree(&failed);
+                    Ok(((), String::new()))
+                })?;
+                steps::link_bin(&r.prefix, &bin_entry(&r.root))?;
+            } else if let Some(v) = &from {
+                let npm_bin = crate::supervisor::tool(env, "npm").context("npm is not on PATH")?;
+                let npm = Npm::new(npm_bin, r.node.parent().map(Path::to_path_buf), None);
+                let cmd = npm.install(&r.prefix, &format!("{PACKAGE}@{v}"), NPM_DEADLINE);
+                rec.run(&format!("resume: reinstall {v}"), |_| {
+                    let out = cmd.run()?;
+                    if !out.success() {
+                        bail!(npm::explain(&out));
+                    }
+                    Ok(((), String::new()))
+                })?;
+            }
+        }
+        for m in &members {
+            let dir = backup::backups_dir(&m.layout).join(&r.id);
+            if dir.join("manifest.json").exists() {
+                let b = backup::load(&dir)?;
+                steps::restore_members(
+                    &mut rec,
+                    std::slice::from_ref(m),
+                    std::slice::from_ref(&b),
+                    "resume: ",
+                )?;
+            }
+        }
+        steps::start_members(
+            env,
+            &mut rec,
+            &members,
+            |m| m.was_running,
+            Duration::from_secs(120),
+            "resume: ",
+        )?;
+        let cli = OpenClaw::new(&r.node, &r.root);
+        steps::verify_members(
+            &mut rec,
+            &members,
+            |m| m.was_running,
+            Some(&cli),
+            from.as_ref(),
+            "resume: ",
+        )?;
+        Ok(())
+    })();
+    let (outcome, error, exit) = match &result {
+        Ok(()) => (
+            "rolled-back",
+            "interrupted; resumed by returning to the previous version".to_string(),
+            Exit::RolledBack,
+        ),
+        Err(e) => (
+            "failed",
+            format!("interrupted, and the resume failed: {e:#}"),
+            Exit::Attention,
+        ),
+    };
+    let entry = Entry {
+        schema: 1,
+        id: r.id.clone(),
+        command: "update".into(),
+        started_at: started,
+        finished_at: Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
+        from: r.from.clone(),
+        to: Some(r.to.clone()),
+        outcome: outcome.into(),
+        phase: None,
+        downtime_ms: None,
+        duration_ms: None,
+        steps: rec.steps.clone(),
+        backup: members
+            .first()
+            .map(|m| backup::backups_dir(&m.layout).join(&r.id)),
+        previous_package: Some(r.aside.clone()),
+        error: Some(error.clone()),
+    };
+    let _ = journal::append(&journal::path(layout), &entry);
+    if result.is_ok() {
+        let _ = std::fs::remove_file(crate::inflight::path(layout));
+        p.alert(format!(
+            "resumed: the gateway runs {} again",
+            r.from.as_deref().unwrap_or("the previous version")
+        ));
+    } else {
+        p.alert(format!(
+            "{error}\n  the backup of the state is {}",
+            backup::backups_dir(layout).join(&r.id).display()
+        ));
+    }
+    if p.json {
+        p.json(&json!({"schema": 1, "command": "update", "outcome": outcome, "from": r.to, "to": r.from,
+                       "steps": rec.steps, "error": error, "resumed": r.id}));
+    }
+    Ok(exit)
 }

@@ -19,7 +19,7 @@ use crate::layout::Layout;
 use crate::proc;
 use crate::version::Version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Systemd,
@@ -102,6 +102,24 @@ impl Supervisor {
             relaunch: None,
             relaunch_problem: None,
         }
+    }
+
+    /// A supervisor as recorded before an interrupted operation.
+    pub fn restored(
+        kind: Kind,
+        name: Option<String>,
+        file: Option<PathBuf>,
+        command: Vec<String>,
+        relaunch: Option<Relaunch>,
+    ) -> Supervisor {
+        let mut s = Supervisor::none();
+        s.kind = kind;
+        s.name = name;
+        s.file = file;
+        s.command = command;
+        s.relaunch = relaunch;
+        s.derive_paths();
+        s
     }
 
     /// Reads what a service command line tells about the install it runs.

@@ -108,6 +108,47 @@ function logLine(obj) {
     fs.appendFileSync(file, JSON.stringify({ time: new Date().toISOString(), ...obj }) + "\n");
   } catch {}
 }
+// Pairing: JSON files up to 2026.7.x, a database (here a stand-in file) from 2026.8.1.
+const SQLITE_ERA = cmp(VERSION, "2026.8.1") >= 0;
+function readJson(p, dflt) {
+  try { return JSON.parse(fs.readFileSync(p, "utf8")); } catch { return dflt; }
+}
+function writeJson(p, v) {
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p + ".tmp", JSON.stringify(v, null, 2), { mode: 0o600 });
+  fs.renameSync(p + ".tmp", p);
+}
+function loadPairing() {
+  if (SQLITE_ERA) {
+    const db = readJson(path.join(stateDir, "state", "pairing-db.json"), { paired: {}, pending: {} });
+    return db;
+  }
+  return {
+    paired: readJson(path.join(stateDir, "devices", "paired.json"), {}),
+    pending: readJson(path.join(stateDir, "devices", "pending.json"), {}),
+  };
+}
+function savePairing(db) {
+  if (SQLITE_ERA) return writeJson(path.join(stateDir, "state", "pairing-db.json"), db);
+  writeJson(path.join(stateDir, "devices", "paired.json"), db.paired);
+  writeJson(path.join(stateDir, "devices", "pending.json"), db.pending);
+}
+// The CLI's own identity and cached token.
+function cliIdentity() {
+  const idPath = path.join(stateDir, "identity", "device.json");
+  let id = readJson(idPath, null);
+  if (!id || !id.deviceId) {
+    id = { version: 1, deviceId: "cli-" + crypto.randomBytes(6).toString("hex") };
+    writeJson(idPath, id);
+  }
+  const auth = readJson(path.join(stateDir, "identity", "device-auth.json"), null);
+  const token = auth && auth.deviceId === id.deviceId && auth.tokens && auth.tokens.operator && auth.tokens.operator.token;
+  return { deviceId: id.deviceId, token: token || "" };
+}
+function saveCliToken(deviceId, token) {
+  writeJson(path.join(stateDir, "identity", "device-auth.json"), { version: 1, deviceId, tokens: { operator: { token } } });
+}
+
 function out(obj) {
   process.stdout.write(JSON.stringify(obj, null, 2) + "\n");
 }
@@ -143,7 +184,7 @@ async function gatewayRun() {
     process.exit(78);
   }
   process.title = "openclaw-gateway";
-  if (FAKE.crashAtStart) {
+  if (FAKE.crashAtStart || (env.FAKE_OPENCLAW_CRASH_IF && fs.existsSync(env.FAKE_OPENCLAW_CRASH_IF))) {
     console.error(`fake: gateway ${VERSION} crashes at start`);
     setTimeout(() => process.exit(1), 150);
     return;
@@ -168,9 +209,59 @@ async function gatewayRun() {
       if (!token || req.headers.authorization !== `Bearer ${token}`) return send(401, { error: "unauthorized" });
       return send(200, { serverVersion: shown });
     }
-    if (req.url === "/__fake/rpc/status") {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname.startsWith("/__fake/rpc/devices")) {
+      if (!token || req.headers.authorization !== `Bearer ${token}`) return send(401, { error: "unauthorized" });
+      const db = loadPairing();
+      if (url.pathname === "/__fake/rpc/devices") {
+        return send(200, { pending: Object.values(db.pending), paired: Object.values(db.paired).map((d) => ({ deviceId: d.deviceId, role: d.role })) });
+      }
+      if (url.pathname === "/__fake/rpc/devices/approve") {
+        const id = url.searchParams.get("requestId");
+        const p = db.pending[id];
+        if (!p) return send(404, { error: `unknown request id ${id}` });
+        const tok = "tok-" + crypto.randomBytes(8).toString("hex");
+        db.paired[p.deviceId] = { deviceId: p.deviceId, role: "operator", tokens: { operator: { token: tok } } };
+        delete db.pending[id];
+        savePairing(db);
+        logLine({ level: "info", message: `device pairing approved device=${p.deviceId} role=operator` });
+        return send(200, { approved: p.deviceId, token: tok });
+      }
+      if (url.pathname === "/__fake/rpc/devices/clear") {
+        db.paired = {};
+        if (url.searchParams.get("pending") === "1") db.pending = {};
+        savePairing(db);
+        return send(200, { cleared: true });
+      }
+    }
+    if (url.pathname === "/__fake/rpc/status") {
       try {
         const mod = await import(pathToFileURL(chunk).href + `?t=${Date.now()}`);
+        const dev = req.headers["x-device-id"];
+        if (dev) {
+          const db = loadPairing();
+          const entry = db.paired[dev];
+          const presented = req.headers["x-device-token"] || "";
+          if (!entry && Object.keys(db.paired).length === 0 && !Object.values(db.pending).some((q) => q.deviceId === dev)) {
+            // First contact on an empty table: the local CLI pairs itself.
+            const tok = "tok-" + crypto.randomBytes(8).toString("hex");
+            db.paired[dev] = { deviceId: dev, role: "operator", tokens: { operator: { token: tok } } };
+            savePairing(db);
+            logLine({ level: "info", message: `device pairing auto-approved device=${dev} role=operator` });
+            return send(200, { ...mod.status(shown), issuedToken: tok });
+          }
+          if (!entry || entry.tokens.operator.token !== presented) {
+            let reqId = Object.keys(db.pending).find((k) => db.pending[k].deviceId === dev);
+            if (!reqId) {
+              reqId = crypto.randomUUID();
+              db.pending[reqId] = { requestId: reqId, deviceId: dev, ts: Date.now() };
+              savePairing(db);
+            }
+            const why = entry ? "device token mismatch" : "pairing required";
+            logLine({ level: "warn", message: `gateway closed (1008): ${why} device=${dev}` });
+            return send(403, { error: `gateway closed (1008): ${why}`, requestId: reqId });
+          }
+        }
         return send(200, mod.status(shown));
       } catch {
         logLine({ level: "warn", msg: "gateway closed (1011): gateway install changed; run: openclaw gateway restart" });
@@ -215,8 +306,13 @@ async function main() {
   if (cmd === "gateway" && (sub === "status" || sub === "call")) {
     const cfg = readConfig();
     const p = port(cfg);
-    const r = await get(p, "/__fake/rpc/status");
+    const me = cliIdentity();
+    const r = await get(p, "/__fake/rpc/status", { "x-device-id": me.deviceId, "x-device-token": me.token });
     const rpc = r && r.status === 200 ? JSON.parse(r.body) : null;
+    if (rpc && rpc.issuedToken) {
+      saveCliToken(me.deviceId, rpc.issuedToken);
+      delete rpc.issuedToken;
+    }
     if (sub === "call") {
       if (!rpc) {
         console.error(r ? JSON.parse(r.body).error : `gateway not reachable at ws://127.0.0.1:${p}`);
@@ -226,6 +322,32 @@ async function main() {
     }
     if (!rpc && rest.includes("--require-rpc")) process.exit(1);
     return out({ cli: { version: VERSION }, rpc: { ok: !!rpc, server: rpc ? { version: rpc.runtimeVersion } : undefined }, port: { port: p } });
+  }
+  if (cmd === "devices") {
+    if (argv.includes("--help")) {
+      console.log("Usage: openclaw devices [command]\n\nCommands:\n  list     List pending and paired devices\n  approve  Approve a pending device pairing request\n  reject   Reject a pending request\n  remove   Remove a paired device entry\n  clear    Clear paired devices from the gateway table\n  rotate   Rotate a device token for a role");
+      return;
+    }
+    const cfg = readConfig();
+    const p = port(cfg);
+    const token = env.OPENCLAW_GATEWAY_TOKEN || (cfg.gateway && cfg.gateway.auth && cfg.gateway.auth.token);
+    const auth = { authorization: `Bearer ${token}` };
+    let r;
+    if (sub === "list") r = await get(p, "/__fake/rpc/devices", auth);
+    else if (sub === "approve" && rest[0] && !rest[0].startsWith("-")) r = await get(p, `/__fake/rpc/devices/approve?requestId=${encodeURIComponent(rest[0])}`, auth);
+    else if (sub === "clear" && rest.includes("--yes")) r = await get(p, `/__fake/rpc/devices/clear?pending=${rest.includes("--pending") ? 1 : 0}`, auth);
+    else {
+      console.error(`fake openclaw: devices ${sub || ""}: unsupported or missing arguments`);
+      process.exit(2);
+    }
+    if (!r || r.status !== 200) {
+      console.error(r ? r.body : `gateway not reachable at ws://127.0.0.1:${p}`);
+      process.exit(1);
+    }
+    const body = JSON.parse(r.body);
+    if (sub === "approve" && body.approved === cliIdentity().deviceId) saveCliToken(body.approved, body.token);
+    delete body.token;
+    return out(body);
   }
   if (cmd === "doctor") {
     if (argv.includes("--help")) {

@@ -497,3 +497,52 @@ pub fn assert_no_secret(out: &std::process::Output) {
         assert!(!text.contains(TOKEN), "the gateway token leaked:\n{text}");
     }
 }
+
+/// The version the sandbox gateway serves, once started.
+pub fn running(sb: &Sandbox) -> Option<String> {
+    sb.startupz()
+        .filter(|v| v["status"] == "started")
+        .and_then(|v| v["version"].as_str().map(String::from))
+}
+
+/// The version installed in the sandbox prefix.
+pub fn cli_version(sb: &Sandbox) -> String {
+    let pj = sb.prefix.join("lib/node_modules/openclaw/package.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(pj).unwrap()).unwrap();
+    v["version"].as_str().unwrap().to_string()
+}
+
+/// A sandbox with `version` installed and its gateway running unmanaged.
+pub fn unmanaged(version: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.install(version);
+    sb.config();
+    sb.start_gateway();
+    sb
+}
+
+/// State that must survive a failed operation byte for byte (logs, locks and clawkit's own
+/// files aside).
+pub fn state_hash(dir: &Path) -> Vec<(String, u32, String)> {
+    let mut v = Sandbox::tree_hash(dir);
+    v.retain(|(p, _, _)| {
+        !(p.starts_with("logs") || p.starts_with("tmp") || p.starts_with("clawkit"))
+    });
+    v
+}
+
+/// `clawkit update --yes --json ARGS`: exit code, the JSON document, and the raw output (which
+/// must not contain the token).
+pub fn update(sb: &Sandbox, args: &[&str]) -> (i32, Value, std::process::Output) {
+    let out = sb
+        .clawkit()
+        .args(["update", "--yes", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_no_secret(&out);
+    let doc = json_out(&out);
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["command"], "update");
+    (out.status.code().unwrap(), doc, out)
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Turns scripts/bench's raw samples into docs/benchmarks.md, docs/outage-timeline.svg and
+CSV files. Usage: bench_report.py DATA_DIR DOCS_DIR FROM TO REPS RUNS"""
+import json, os, platform, statistics, subprocess, sys, time
+from collections import defaultdict
+
+data, docs, FROM, TO, REPS, RUNS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+NAMES = {
+    "clawkit": "clawkit update (staged)",
+    "clawkit_inplace": "clawkit update --in-place",
+    "manual": "careful manual checklist",
+    "naive": "naive npm install -g",
+}
+
+runs = []
+for line in open(os.path.join(data, "runs.txt")):
+    m, rep, t0, t1 = line.split()
+    runs.append((m, int(rep), float(t0), float(t1)))
+
+
+def samples(m, rep):
+    out = []
+    for line in open(os.path.join(data, f"{m}-{rep}.samples")):
+        t, kind, v = line.split()
+        out.append((float(t), kind, v))
+    return sorted(out)
+
+
+def gap(ss, kind, t0):
+    """Last sample serving FROM before the first one serving TO (after t0) → first TO."""
+    xs = [(t, v) for t, k, v in ss if k == kind]
+    first_new = next((t for t, v in xs if t >= t0 and v == TO), None)
+    if first_new is None:
+        return None, None
+    last_old = max((t for t, v in xs if t < first_new and v == FROM), default=t0)
+    return last_old, first_new
+
+
+rows = defaultdict(lambda: defaultdict(list))
+timeline = []
+for m, rep, t0, t1 in runs:
+    ss = samples(m, rep)
+    total = t1 - t0
+    lo, fn = gap(ss, "http", t0)
+    rlo, rfn = gap(ss, "rpc", t0)
+    rows[m]["total"].append(total)
+    rows[m]["http"].append(None if fn is None else fn - lo)
+    rows[m]["rpc"].append(None if rfn is None else rfn - rlo)
+    # The first RPC failure after t0 while HTTP still serves the old version: broken, not down.
+    if rep == 1:
+        last_rpc = "ok"
+        for t, k, v in ss:
+            if k == "rpc":
+                last_rpc = "ok" if v in (FROM, TO) else "fail"
+                continue
+            state = "new" if v == TO else ("down" if v in ("down", "starting") else ("broken" if (last_rpc == "fail" and t > t0) else "old"))
+            timeline.append((NAMES[m], round(t - t0, 3), v, state))
+    rj = os.path.join(data, f"{m}-{rep}.json")
+    if os.path.exists(rj):
+        doc = json.load(open(rj))
+        for s in doc.get("steps", []):
+            rows[m]["step:" + s["name"].split(" (")[0].split(" default")[0]].append(s["duration_ms"] / 1000)
+    ru = os.path.join(data, f"{m}-{rep}.rusage")
+    if os.path.exists(ru):
+        kb, u, s_ = open(ru).read().split()
+        rows[m]["rss_mb"].append(int(kb) / 1024)
+        rows[m]["cpu_s"].append(float(u) + float(s_))
+
+
+def fmt(xs, unit="s", never="never*"):
+    vals = [x for x in xs if x is not None]
+    if not vals:
+        return never
+    med = statistics.median(vals)
+    s = f"{med:.1f} {unit}"
+    if len(vals) > 1:
+        s += f" ({min(vals):.1f}–{max(vals):.1f})"
+    if len(vals) < len(xs):
+        s += f", never in {len(xs) - len(vals)} of {len(xs)}"
+    return s
+
+
+lat = defaultdict(list)
+for line in open(os.path.join(data, "latency.txt")):
+    name, us = line.rsplit(" ", 1)
+    lat[name].append(int(us) / 1000)
+status_ru = open(os.path.join(data, "status.rusage")).read().split()
+
+with open(os.path.join(data, "timeline.csv"), "w") as f:
+    f.write("method,t_seconds,startupz,state\n")
+    for r in timeline:
+        f.write(",".join(map(str, r)) + "\n")
+with open(os.path.join(data, "summary.csv"), "w") as f:
+    f.write("method,rep,total_s,http_outage_s,rpc_outage_s\n")
+    for m in NAMES:
+        for i, (tot, h, r) in enumerate(zip(rows[m]["total"], rows[m]["http"], rows[m]["rpc"])):
+            f.write(f"{m},{i + 1},{tot:.2f},{'' if h is None else f'{h:.2f}'},{'' if r is None else f'{r:.2f}'}\n")
+
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+md = [
+    "# Benchmarks",
+    "",
+    f"Measured by `scripts/bench` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores ({cpu}), "
+    f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.system()} {platform.release()}, "
+    f"Node 24, real OpenClaw {FROM} → {TO}, unmanaged gateway on loopback, {REPS} repetition(s): median (min–max).",
+    "",
+    "## Update: outage and total time",
+    "",
+    "Outage is measured from outside: `/startupz` polled every 100 ms (last sample serving the old version → first serving the new one), "
+    "and a real RPC (`openclaw gateway call status --json`, back to back, ~1.5 s per call, so coarser) with the same rule.",
+    "",
+    "| method | outage (/startupz, 100 ms) | outage (RPC) | total time |",
+    "|---|---|---|---|",
+]
+for m, name in NAMES.items():
+    md.append(f"| {name} | {fmt(rows[m]['http'])} | {fmt(rows[m]['rpc'])} | {fmt(rows[m]['total'])} |")
+md += [
+    "",
+    "\\* never: the new version did not serve RPC within 120 s without manual action. After a naive "
+    "`npm install -g` the old gateway keeps answering `/startupz` with the old version, but every RPC fails "
+    "(`1011 gateway install changed`) until someone kills and relaunches it.",
+    "",
+    "Where clawkit's outage goes (median of its steps, seconds):",
+    "",
+    "| step | clawkit (staged) | clawkit --in-place |",
+    "|---|---|---|",
+]
+steps = sorted({k for m in ("clawkit", "clawkit_inplace") for k in rows[m] if k.startswith("step:")})
+for k in steps:
+    cell = lambda m: f"{statistics.median(rows[m][k]):.1f}" if rows[m].get(k) else "-"
+    md.append(f"| {k[5:]} | {cell('clawkit')} | {cell('clawkit_inplace')} |")
+md += [
+    "",
+    "## Verdict latency (gateway up)",
+    "",
+    f"{RUNS} runs each, wall time, median (min–max):",
+    "",
+    "| command | latency |",
+    "|---|---|",
+]
+for name, xs in lat.items():
+    md.append(f"| `{name}` | {statistics.median(xs):.0f} ms ({min(xs):.0f}–{max(xs):.0f}) |")
+md += [
+    "",
+    "## clawkit's own resources",
+    "",
+    "Peak RSS (VmHWM) and CPU time of the clawkit process itself, not of npm or node (sampled from /proc):",
+    "",
+    "| run | peak RSS | CPU (user+sys) |",
+    "|---|---|---|",
+    f"| `clawkit status --json` | {int(status_ru[0]) / 1024:.1f} MB | {float(status_ru[1]) + float(status_ru[2]):.2f} s |",
+    f"| `clawkit update` (staged) | {fmt(rows['clawkit']['rss_mb'], 'MB')} | {fmt(rows['clawkit']['cpu_s'])} |",
+    f"| `clawkit update --in-place` | {fmt(rows['clawkit_inplace']['rss_mb'], 'MB')} | {fmt(rows['clawkit_inplace']['cpu_s'])} |",
+    "",
+    "![outage timeline](outage-timeline.svg)",
+    "",
+    "Raw data: `docs/bench-data/` (`summary.csv`, `timeline.csv`, per-run samples). Regenerate with `scripts/bench`.",
+    "",
+]
+open(os.path.join(docs, "benchmarks.md"), "w").write("\n".join(md))
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+colors = {"old": "#4c78a8", "down": "#e45756", "broken": "#f58518", "new": "#54a24b"}
+labels = {"old": f"serving {FROM}", "down": "unavailable", "broken": f"{FROM} answers, RPC fails (1011)", "new": f"serving {TO}"}
+fig, ax = plt.subplots(figsize=(11, 3.2))
+methods = list(NAMES.values())
+for y, name in enumerate(methods):
+    pts = [(t, s) for n, t, _, s in timeline if n == name]
+    for (t, s), nxt in zip(pts, pts[1:] + [(pts[-1][0] + 0.1, None)] if pts else []):
+        ax.barh(y, nxt[0] - t, left=t, color=colors[s], height=0.6, linewidth=0)
+ax.set_yticks(range(len(methods)), methods)
+ax.invert_yaxis()
+ax.set_xlabel(f"seconds from the start of the update ({FROM} → {TO}, real OpenClaw, unmanaged gateway)")
+ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()], labels=list(labels.values()),
+          loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=4, frameon=False)
+fig.tight_layout()
+fig.savefig(os.path.join(docs, "outage-timeline.svg"))
+print("\n".join(md))

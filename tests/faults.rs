@@ -1,0 +1,409 @@
+//! The fault matrix (issue #8): each injected failure ends on a running, verified gateway (or a
+//! clear refusal before anything changed), with state intact, the right exit code, a journal
+//! record, the lock released and no token in any output. docs/reliability.md lists them all;
+//! faults already covered in tests/update.rs are referenced there.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{cli_version, json_out, running, state_hash, unmanaged, update, wait_for, Sandbox};
+
+fn uptime(sb: &Sandbox) -> u64 {
+    sb.startupz()
+        .and_then(|v| v["uptimeMs"].as_u64())
+        .unwrap_or(0)
+}
+
+/// The lock is free again after every run.
+fn assert_unlocked(sb: &Sandbox) {
+    use fs4::fs_std::FileExt;
+    let p = sb.state_dir().join("clawkit/lock");
+    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(p) {
+        assert!(
+            f.try_lock_exclusive().unwrap(),
+            "the clawkit lock is still held"
+        );
+    }
+}
+
+fn spawn_update(sb: &Sandbox, args: &[&str]) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("clawkit"))
+        .env_clear()
+        .envs(sb.env())
+        .args(["update", "--yes", "--json"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Fault 2: the registry cannot be reached.
+#[test]
+fn registry_unreachable_is_refused() {
+    let mut sb = unmanaged("2026.9.4");
+    sb.extra_env
+        .push(("npm_config_fetch_retries".into(), "0".into()));
+    let closed = format!("http://127.0.0.1:{}/", support::free_port());
+    let up = uptime(&sb);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--registry", &closed]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("registry could not be reached"),
+        "{doc:#}"
+    );
+    assert!(uptime(&sb) > up, "the same gateway kept serving");
+    assert_unlocked(&sb);
+}
+
+/// Fault 2: npm times out while staging (the tarball never arrives).
+#[test]
+fn npm_timeout_while_staging_is_refused() {
+    let mut sb = unmanaged("2026.9.4");
+    sb.extra_env
+        .push(("npm_config_fetch_retries".into(), "0".into()));
+    sb.extra_env
+        .push(("npm_config_fetch_timeout".into(), "1500".into()));
+    let up = uptime(&sb);
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.8"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert_eq!(doc["outcome"], "refused");
+    assert!(doc["error"]
+        .as_str()
+        .unwrap()
+        .contains("the gateway was not touched"));
+    assert!(uptime(&sb) > up);
+    let work = sb.prefix.join("lib/clawkit");
+    assert!(!work.exists() || std::fs::read_dir(&work).unwrap().count() == 0);
+}
+
+/// Fault 3: npm is SIGKILLed while staging.
+#[test]
+fn npm_killed_while_staging_is_refused_and_cleaned() {
+    let sb = unmanaged("2026.9.4");
+    let up = uptime(&sb);
+    let child = spawn_update(&sb, &["--to", "2026.10.8"]);
+    let npm_pid = || {
+        sb.processes().into_iter().find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c).contains("npm")
+                    && String::from_utf8_lossy(&c).contains("install")
+            })
+        })
+    };
+    assert!(wait_for(Duration::from_secs(30), || npm_pid().is_some()));
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = npm_pid().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(json_out(&out)["error"]
+        .as_str()
+        .unwrap()
+        .contains("killed by a signal"));
+    assert!(uptime(&sb) > up);
+    assert_eq!(
+        std::fs::read_dir(sb.prefix.join("lib/clawkit"))
+            .unwrap()
+            .count(),
+        0,
+        "staging removed"
+    );
+    assert_unlocked(&sb);
+}
+
+/// Fault 4: the disk of the prefix is full (a 4 MB tmpfs).
+#[test]
+fn full_disk_is_refused_before_staging() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(&sb.prefix).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&sb.prefix)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&sb.prefix);
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway();
+    let up = uptime(&sb);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("MB free"),
+        "{doc:#}"
+    );
+    assert!(uptime(&sb) > up);
+}
+
+/// Fault 7: the gateway ignores SIGTERM past the deadline: SIGKILL, then the update goes on.
+#[test]
+fn gateway_that_will_not_stop_is_killed() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway_with(&[("FAKE_OPENCLAW_SLOW_STOP_MS", "60000")], sb.port);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--stop-timeout", "2"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    let stop = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().starts_with("stop"))
+        .unwrap();
+    assert!(stop["duration_ms"].as_u64().unwrap() >= 2000, "{stop:#}");
+}
+
+/// Fault 13: clawkit is SIGKILLed in the outage window; the next clawkit notices and
+/// `clawkit update --resume` brings the gateway back on the old version.
+#[test]
+fn sigkill_in_the_outage_window_is_resumed() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let mut child = spawn_update(&sb, &["--to", "2026.10.9"]);
+    assert!(wait_for(Duration::from_secs(60), || sb
+        .startupz()
+        .is_none()));
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The orphaned `doctor --fix` (own process group) finishes its migration first.
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(running(&sb).is_none(), "the gateway is down after the kill");
+    let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    let doc = json_out(&status);
+    assert!(
+        doc["interrupted_update"]
+            .as_str()
+            .unwrap()
+            .contains("2026.9.4-to-2026.10.9"),
+        "{doc:#}"
+    );
+    let doctor = json_out(&sb.clawkit().args(["doctor", "--json"]).output().unwrap());
+    let last = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "last-update")
+        .unwrap()
+        .clone();
+    assert_eq!(last["status"], "fail");
+    assert!(last["fix"].as_str().unwrap().contains("--resume"));
+    let (code, doc, _) = update(&sb, &["--resume"]);
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert!(!sb.state_dir().join("clawkit/inflight.json").exists());
+    let status = json_out(&sb.clawkit().args(["status", "--json"]).output().unwrap());
+    assert_eq!(status["interrupted_update"], Value::Null);
+    assert_eq!(status["verdict"], "ok");
+}
+
+/// Fault 15: a lock file left by a dead clawkit does not block.
+#[test]
+fn stale_clawkit_lock_is_taken_over() {
+    let sb = unmanaged("2026.9.4");
+    let dir = sb.state_dir().join("clawkit");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lock"), "pid 999999 update").unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_unlocked(&sb);
+}
+
+/// Fault 16: `lib/node_modules/.openclaw-*` left by a crashed npm.
+#[test]
+fn npm_leftovers_are_cleaned() {
+    let sb = unmanaged("2026.9.4");
+    let leftover = sb.prefix.join("lib/node_modules/.openclaw-Xy12Ab");
+    std::fs::create_dir_all(leftover.join("dist")).unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(!leftover.exists());
+    assert!(doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "clean npm leftovers"));
+}
+
+/// Fault 17: a corrupt JSON-era paired.json is backed up byte for byte before any migration.
+#[test]
+fn corrupt_paired_json_is_kept_in_the_backup() {
+    let sb = unmanaged("2026.7.1");
+    let devices = sb.state_dir().join("devices");
+    std::fs::create_dir_all(&devices).unwrap();
+    let corrupt = b"{\"dev1\": {\"tokens\": ";
+    std::fs::write(devices.join("paired.json"), corrupt).unwrap();
+    std::fs::set_permissions(
+        devices.join("paired.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let copy = Path::new(doc["backup"].as_str().unwrap()).join("files/devices/paired.json");
+    assert_eq!(std::fs::read(&copy).unwrap(), corrupt);
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+/// Fault 18: another program takes the port while the gateway is stopped.
+#[test]
+fn port_taken_in_the_outage_window() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let child = spawn_update(&sb, &["--to", "2026.10.9"]);
+    assert!(wait_for(Duration::from_secs(60), || sb
+        .startupz()
+        .is_none()));
+    let mut squatter = None;
+    assert!(wait_for(Duration::from_secs(10), || {
+        squatter = std::net::TcpListener::bind(("127.0.0.1", sb.port)).ok();
+        squatter.is_some()
+    }));
+    let out = child.wait_with_output().unwrap();
+    drop(squatter);
+    let doc = json_out(&out);
+    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("already in use"),
+        "{doc:#}"
+    );
+    assert!(
+        doc["fix"].as_str().unwrap().contains("start the gateway"),
+        "manual steps: {doc:#}"
+    );
+    assert_eq!(cli_version(&sb), "2026.9.4", "the package was swapped back");
+    assert_eq!(
+        state_hash(&sb.state_dir()),
+        before,
+        "the state was restored"
+    );
+    assert_unlocked(&sb);
+}
+
+/// Fault 19: a downgrade onto a config written by the newer release restores the older state.
+#[test]
+fn downgrade_restores_the_matching_backup() {
+    let sb = unmanaged("2026.9.4");
+    let before = std::fs::read(sb.state_dir().join("openclaw.json")).unwrap();
+    let (code, _, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.4"]);
+    assert_eq!(code, 6, "refused without --allow-downgrade: {doc:#}");
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.4", "--allow-downgrade"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(
+        std::fs::read(sb.state_dir().join("openclaw.json")).unwrap(),
+        before
+    );
+    assert!(doc["steps"].as_array().unwrap().iter().any(|s| s["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("restore the 2026.9.4 state")));
+}
+
+#[test]
+fn in_place_update_and_its_rollback() {
+    let sb = unmanaged("2026.9.4");
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--in-place"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    assert!(
+        !sb.prefix.join("lib/clawkit/previous").exists(),
+        "in place keeps no copy"
+    );
+    let before = state_hash(&sb.state_dir());
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.1", "--in-place"]);
+    assert_eq!(code, 4, "{doc:#}");
+    assert!(doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "rollback: reinstall 2026.9.5"));
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    assert_eq!(state_hash(&sb.state_dir()), before);
+}
+
+/// Hostile arguments are refused before any program runs.
+#[test]
+fn hostile_arguments_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = unmanaged("2026.9.4");
+    let long = "9".repeat(10_000);
+    let non_utf8 = std::ffi::OsStr::from_bytes(b"/tmp/\xff\xfe/openclaw.tgz");
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["update".into(), "--to".into(), "`reboot`".into()],
+        vec!["update".into(), "--to".into(), "latest && curl x".into()],
+        vec!["update".into(), "--to".into(), long.clone().into()],
+        vec!["update".into(), "--package".into(), "; rm -rf /".into()],
+        vec!["update".into(), "--package".into(), non_utf8.into()],
+        vec![
+            "update".into(),
+            "--prefix".into(),
+            non_utf8.into(),
+            "--to".into(),
+            "2026.9.5".into(),
+        ],
+        vec!["status".into(), "--profile".into(), "$(id)".into()],
+        vec!["doctor".into(), "--profile".into(), long.clone().into()],
+        vec!["rollback".into(), "--to".into(), "../../etc".into()],
+        vec![
+            "backups".into(),
+            "restore".into(),
+            "../../../etc/passwd".into(),
+            "--yes".into(),
+        ],
+    ];
+    let up = uptime(&sb);
+    for args in cases {
+        let out = sb.clawkit().args(&args).arg("--yes").output().unwrap();
+        let code = out.status.code().unwrap();
+        assert!(
+            matches!(code, 2 | 3 | 6),
+            "{args:?}: exit {code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.len() < 4000,
+            "{args:?}: the message echoes the whole value"
+        );
+    }
+    assert!(uptime(&sb) > up, "no command touched the gateway");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
