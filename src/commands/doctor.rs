@@ -622,6 +622,16 @@ fn check_last_update(last: Option<&journal::Entry>) -> Check {
             format!("the last update ({what}) was refused before any change"),
         )
         .evidence(ev),
+        "in-progress" | "rolling-back" => check(
+            "last-update",
+            "fail",
+            format!(
+                "the last update ({what}) was interrupted ({})",
+                e.phase.as_deref().unwrap_or(&e.outcome)
+            ),
+        )
+        .fix("clawkit update --resume  (brings the gateway back on the previous version)")
+        .evidence(ev),
         _ => check(
             "last-update",
             "fail",
