@@ -38,6 +38,9 @@ pub struct Global {
     /// The dev profile (~/.openclaw-dev, port 19001), as `openclaw --dev`
     #[arg(long, global = true)]
     pub dev: bool,
+    /// status/doctor: every profile on this host (~/.openclaw, ~/.openclaw-*, their services)
+    #[arg(long, global = true, conflicts_with_all = ["profile", "dev", "port"])]
+    pub all_profiles: bool,
     /// Act on the OpenClaw installed under this npm prefix instead of the one on PATH
     #[arg(long, global = true, value_name = "DIR")]
     pub prefix: Option<PathBuf>,

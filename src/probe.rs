@@ -305,6 +305,46 @@ impl Snapshot {
     }
 }
 
+/// Every profile on this host: the default one, `~/.openclaw-NAME` directories, and systemd
+/// units / launchd agents of named profiles.
+pub fn profiles(env: &Env) -> Result<Vec<Profile>> {
+    let home = layout::home_dir(env)?;
+    let mut names: Vec<String> = Vec::new();
+    let mut scan = |dir: PathBuf, prefix: &str, suffix: &str| {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                if let Some(name) = n.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+    };
+    scan(home.clone(), ".openclaw-", "");
+    let config_home = env
+        .path("XDG_CONFIG_HOME")
+        .unwrap_or_else(|| home.join(".config"));
+    scan(
+        config_home.join("systemd/user"),
+        "openclaw-gateway-",
+        ".service",
+    );
+    scan(home.join("Library/LaunchAgents"), "ai.openclaw.", ".plist");
+    let mut out = vec![Profile::Default];
+    for n in names {
+        if n == "gateway" {
+            continue;
+        }
+        if let Ok(p @ Profile::Named(_)) = Profile::parse(&n) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out[1..].sort_by(|a, b| a.name().cmp(&b.name()));
+    Ok(out)
+}
+
 /// Another profile's gateway that runs from the same install as `snap`'s.
 #[derive(Debug, Clone)]
 pub struct Sibling {

@@ -214,7 +214,10 @@ fn sigkill_in_the_outage_window_is_resumed() {
         .unwrap()
         .clone();
     assert_eq!(last["status"], "fail", "{last:#}");
-    assert!(last["fix"].as_str().unwrap().contains("--resume"), "{last:#}");
+    assert!(
+        last["fix"].as_str().unwrap().contains("--resume"),
+        "{last:#}"
+    );
     let (code, doc, _) = update(&sb, &["--resume"]);
     assert_eq!(code, 4, "{doc:#}");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));

@@ -35,6 +35,8 @@ fn every_json_document_matches_its_schema() {
     sb.start_gateway();
     validate("status", &json(&sb, &["status"]));
     validate("doctor", &json(&sb, &["doctor"]));
+    validate("status", &json(&sb, &["status", "--all-profiles"]));
+    validate("doctor", &json(&sb, &["doctor", "--all-profiles"]));
     validate(
         "update",
         &json(&sb, &["update", "--to", "2026.9.5", "--dry-run"]),

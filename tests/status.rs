@@ -337,3 +337,58 @@ fn version_from_control_ui_config_when_startupz_is_html() {
     assert_eq!(doc["verdict"], "skew");
     drop(server);
 }
+
+#[test]
+fn all_profiles_lists_every_profile() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.5");
+    sb.config();
+    sb.start_gateway();
+    let work = sb.home.join(".openclaw-work");
+    let work_port = support::free_port();
+    sb.write_config(&work, work_port);
+    let out = sb
+        .clawkit()
+        .args(["status", "--all-profiles", "--json"])
+        .output()
+        .unwrap();
+    assert_no_secret(&out);
+    let doc = json_out(&out);
+    assert_eq!(doc["all_profiles"], true);
+    let profiles = doc["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 2, "{doc:#}");
+    assert_eq!(
+        (
+            profiles[0]["profile"].as_str(),
+            profiles[0]["verdict"].as_str()
+        ),
+        (Some("default"), Some("ok"))
+    );
+    assert_eq!(
+        (
+            profiles[1]["profile"].as_str(),
+            profiles[1]["verdict"].as_str()
+        ),
+        (Some("work"), Some("gateway-down"))
+    );
+    assert_eq!(doc["verdict"], "gateway-down");
+    assert_eq!(out.status.code(), Some(3));
+    let out = sb
+        .clawkit()
+        .args(["doctor", "--all-profiles", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_out(&out);
+    assert_eq!(doc["profiles"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["profiles"][0]["profile"], "default");
+    let both = sb
+        .clawkit()
+        .args(["status", "--all-profiles", "--profile", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "--all-profiles and --profile conflict"
+    );
+}

@@ -519,6 +519,12 @@ fn two_profiles_from_one_install_are_both_updated() {
     assert_eq!(stops, 2, "{doc:#}");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
     assert_eq!(support::startupz(work_port).unwrap()["version"], "2026.9.5");
+    let gws = doc["gateways"].as_array().unwrap();
+    assert_eq!(gws.len(), 2, "{doc:#}");
+    assert!(gws
+        .iter()
+        .all(|g| g["version_before"] == "2026.9.4" && g["version_now"] == "2026.9.5"));
+    assert!(gws.iter().any(|g| g["profile"] == "work"));
     // Each profile was migrated with its own state and backed up on its own.
     assert!(work.join("state/schema.json").exists());
     assert!(sb.state_dir().join("state/schema.json").exists());

@@ -81,7 +81,49 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
         })?,
         None => Duration::from_secs(30 * 60),
     };
-    let snap = Snapshot::take(env, &super::target(g)?)?;
+    let mut docs = Vec::new();
+    let mut any_problem = false;
+    let mut worst = "healthy";
+    let rank = |v: &str| match v {
+        "version-skew-loop" => 3,
+        "problems" => 2,
+        "warnings" => 1,
+        _ => 0,
+    };
+    for (i, target) in super::targets(env, g)?.iter().enumerate() {
+        if i > 0 && !p.json {
+            p.line("");
+        }
+        let (doc, problems) = one(env, target, since, args.deep, p)?;
+        let verdict = doc["verdict"].as_str().unwrap_or("problems").to_string();
+        if rank(&verdict) > rank(worst) {
+            worst = match verdict.as_str() {
+                "version-skew-loop" => "version-skew-loop",
+                "problems" => "problems",
+                _ => "warnings",
+            };
+        }
+        any_problem |= problems;
+        docs.push(doc);
+    }
+    if p.json {
+        match docs.len() {
+            1 if !g.all_profiles => p.json(&docs[0]),
+            _ => p.json(&super::combine("doctor", docs, worst, !any_problem)),
+        }
+    }
+    Ok(if any_problem { Exit::Problem } else { Exit::Ok })
+}
+
+/// Every check and the diagnosis for one profile: its JSON document and whether it found problems.
+fn one(
+    env: &Env,
+    target: &crate::probe::Target,
+    since: Duration,
+    deep: bool,
+    p: &Printer,
+) -> Result<(Value, bool)> {
+    let snap = Snapshot::take(env, target)?;
     let profile_flag = snap
         .layout
         .profile
@@ -106,7 +148,7 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
     checks.push(check_service(&snap));
     let journal = journal::read(&journal::path(&snap.layout));
     checks.push(check_last_update(journal.last()));
-    if args.deep {
+    if deep {
         checks.push(check_openclaw_doctor(&snap));
     }
 
@@ -138,22 +180,21 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
                 .and_then(|c| c.fix.clone())
         });
 
-    if p.json {
-        p.json(&json!({
-            "schema": 1,
-            "command": "doctor",
-            "ok": !problems,
-            "verdict": verdict,
-            "profile": snap.layout.profile.name().unwrap_or("default"),
-            "state_dir": snap.layout.state_dir,
-            "checks": checks,
-            "diagnosis": diagnosis,
-            "next": next,
-        }));
-    } else {
+    if !p.json {
         print_human(p, &snap, &checks, &diagnosis, next.as_deref());
     }
-    Ok(if problems { Exit::Problem } else { Exit::Ok })
+    let doc = json!({
+        "schema": 1,
+        "command": "doctor",
+        "ok": !problems,
+        "verdict": verdict,
+        "profile": snap.layout.profile.name().unwrap_or("default"),
+        "state_dir": snap.layout.state_dir,
+        "checks": checks,
+        "diagnosis": diagnosis,
+        "next": next,
+    });
+    Ok((doc, problems))
 }
 
 fn check_install(snap: &Snapshot) -> Check {

@@ -35,3 +35,36 @@ pub fn target(g: &Global) -> Result<probe::Target, Failure> {
         port: g.port,
     })
 }
+
+/// The targets of a command: the selected profile, or with `--all-profiles` every profile found
+/// on this host (default first).
+pub fn targets(env: &crate::env::Env, g: &Global) -> anyhow::Result<Vec<probe::Target>> {
+    let one = target(g)?;
+    if !g.all_profiles {
+        return Ok(vec![one]);
+    }
+    Ok(probe::profiles(env)?
+        .into_iter()
+        .map(|profile| probe::Target {
+            profile,
+            ..one.clone()
+        })
+        .collect())
+}
+
+/// `--all-profiles`: one document with every profile's, and the worst verdict.
+pub fn combine(
+    command: &str,
+    docs: Vec<serde_json::Value>,
+    worst: &str,
+    ok: bool,
+) -> serde_json::Value {
+    serde_json::json!({
+        "schema": 1,
+        "command": command,
+        "all_profiles": true,
+        "ok": ok,
+        "verdict": worst,
+        "profiles": docs,
+    })
+}

@@ -10,15 +10,36 @@ use crate::printer::{Printer, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::probe::{Snapshot, Verdict};
 
 pub fn run(env: &Env, g: &Global, p: &Printer) -> Result<Exit> {
-    let snap = Snapshot::take(env, &super::target(g)?)?;
-    let verdict = snap.verdict();
-    let (message, fix) = snap.explain();
-    if p.json {
-        p.json(&report(&snap, verdict, &message, fix.as_deref()));
-    } else {
-        print_human(p, &snap, verdict, &message, fix.as_deref());
+    let mut docs = Vec::new();
+    let mut worst = Verdict::Ok;
+    for (i, target) in super::targets(env, g)?.iter().enumerate() {
+        let snap = Snapshot::take(env, target)?;
+        let verdict = snap.verdict();
+        let (message, fix) = snap.explain();
+        if verdict != Verdict::Ok && worst == Verdict::Ok {
+            worst = verdict;
+        }
+        if p.json {
+            docs.push(report(&snap, verdict, &message, fix.as_deref()));
+        } else {
+            if i > 0 {
+                p.line("");
+            }
+            print_human(p, &snap, verdict, &message, fix.as_deref());
+        }
     }
-    Ok(match verdict {
+    if p.json {
+        match docs.len() {
+            1 if !g.all_profiles => p.json(&docs[0]),
+            _ => p.json(&super::combine(
+                "status",
+                docs,
+                worst.as_str(),
+                worst == Verdict::Ok,
+            )),
+        }
+    }
+    Ok(match worst {
         Verdict::Ok => Exit::Ok,
         _ => Exit::Problem,
     })

@@ -251,6 +251,9 @@ struct Report {
     plan: Option<Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     findings: Vec<Value>,
+    /// Every gateway the update stopped and started (all profiles of the install).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gateways: Vec<Value>,
 }
 
 pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit> {
@@ -311,6 +314,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         fix: None,
         plan: None,
         findings: Vec::new(),
+        gateways: Vec::new(),
     };
 
     if already_current(&snap, &plan) {
@@ -391,6 +395,21 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
             (Exit::Attention, "failed", Some(error), Some(manual), vec![])
         }
     };
+    report.gateways = plan
+        .members
+        .iter()
+        .map(|m| {
+            let now = crate::gateway::startupz(m.port, Duration::from_millis(800));
+            json!({
+                "profile": m.layout.profile.name().unwrap_or("default"),
+                "state_dir": m.layout.state_dir,
+                "port": m.port,
+                "supervisor": m.supervisor.kind,
+                "version_before": m.gateway.version,
+                "version_now": now.and_then(|(_, v)| v.get("version").cloned()),
+            })
+        })
+        .collect();
     report.outcome = outcome_name.into();
     report.error = error.clone();
     report.fix = fix.clone();
