@@ -851,16 +851,40 @@ fn npm_leftovers(prefix: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn npm_running() -> bool {
+/// Is an npm process working on `prefix`'s global packages? Only such a process can own a
+/// `.openclaw-*` directory there: a global npm without `--prefix` (it may use this one) or one
+/// whose `--prefix` lies inside it. Other npm runs on the machine do not count.
+fn npm_running(prefix: &Path) -> bool {
     crate::proc::all_pids().into_iter().any(|pid| {
         pid != std::process::id()
-            && crate::proc::info(pid).is_some_and(|i| {
-                i.cmdline
-                    .iter()
-                    .take(2)
-                    .any(|a| a.ends_with("npm-cli.js") || a.ends_with("/npm") || a == "npm")
-            })
+            && crate::proc::info(pid).is_some_and(|i| npm_touches(&i.cmdline, prefix))
     })
+}
+
+fn npm_touches(cmdline: &[String], prefix: &Path) -> bool {
+    let Some(start) = cmdline
+        .iter()
+        .take(2)
+        .position(|a| a.ends_with("npm-cli.js") || a.ends_with("/npm") || a == "npm")
+    else {
+        return false;
+    };
+    let args = &cmdline[start + 1..];
+    let global = args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-g" | "--global" | "--location=global"));
+    let npm_prefix = args
+        .iter()
+        .position(|a| a == "--prefix")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--prefix=").map(String::from))
+        });
+    match npm_prefix {
+        Some(p) => Path::new(&p).starts_with(prefix),
+        None => global,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -930,7 +954,7 @@ impl Execution<'_> {
         let plan = self.plan;
         // 1. Stage while the old gateway keeps serving.
         if !plan.leftovers.is_empty() {
-            if npm_running() {
+            if npm_running(&plan.prefix) {
                 return Outcome::Refused(
                     Failure::refused("stale npm directories exist and an npm process is running")
                         .with_fix("wait for npm to finish, then retry"),
@@ -1520,4 +1544,29 @@ fn resume(
                        "steps": rec.steps, "error": error, "resumed": r.id}));
     }
     Ok(exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_npm_runs_touch_a_prefix() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let p = Path::new("/opt/oc");
+        assert!(npm_touches(
+            &v("node /usr/lib/npm-cli.js install -g openclaw"),
+            p
+        ));
+        assert!(npm_touches(
+            &v("npm install --global --prefix /opt/oc/lib/clawkit/staging-1 openclaw@1"),
+            p
+        ));
+        assert!(!npm_touches(
+            &v("npm install --global --prefix /other openclaw"),
+            p
+        ));
+        assert!(!npm_touches(&v("npm install left-pad"), p));
+        assert!(!npm_touches(&v("node server.js"), p));
+    }
 }
