@@ -19,6 +19,8 @@ const LOOP_WINDOW: Duration = Duration::from_secs(300);
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     PairingRequired,
+    /// `pairing required` for a scope, role or metadata upgrade: normal flow, not the loop.
+    UpgradeRequired,
     TokenMismatch,
     InstallChanged,
     ProtocolMismatch,
@@ -30,6 +32,20 @@ impl Kind {
         let t = text.to_ascii_lowercase();
         if t.contains("device pairing approved") || t.contains("device pairing auto-approved") {
             Some(Kind::Approved)
+        } else if t.contains("pairing required")
+            && [
+                "more scope",
+                "scope-upgrade",
+                "scope upgrade",
+                "role-upgrade",
+                "role upgrade",
+                "metadata-upgrade",
+                "metadata upgrade",
+            ]
+            .iter()
+            .any(|u| t.contains(u))
+        {
+            Some(Kind::UpgradeRequired)
         } else if t.contains("pairing required") {
             Some(Kind::PairingRequired)
         } else if t.contains("device token mismatch") || t.contains("auth_device_token_mismatch") {
@@ -67,6 +83,8 @@ pub struct Scan {
     pub token_mismatch: Count,
     pub install_changed: Count,
     pub protocol_mismatch: Count,
+    /// Scope/role/metadata upgrades asking for approval (not errors).
+    pub upgrades: Count,
     pub approvals: Count,
     /// Approvals followed by `pairing required` (same device, or unattributed) within 5 minutes.
     pub loops: usize,
@@ -209,11 +227,12 @@ pub fn scan(files: &[PathBuf], since: SystemTime) -> Scan {
             Kind::InstallChanged => &mut s.install_changed,
             Kind::ProtocolMismatch => &mut s.protocol_mismatch,
             Kind::Approved => &mut s.approvals,
+            Kind::UpgradeRequired => &mut s.upgrades,
         };
         c.count += 1;
         c.first.get_or_insert_with(|| e.time.clone());
         c.last = Some(e.time.clone());
-        if e.kind != Kind::Approved && s.first_error_at.is_none() {
+        if !matches!(e.kind, Kind::Approved | Kind::UpgradeRequired) && s.first_error_at.is_none() {
             s.first_error_at = Some(e.at);
         }
     }
@@ -279,6 +298,28 @@ mod tests {
         assert_eq!(s.token_mismatch.count, 1);
         assert_eq!(s.loops, 1);
         assert_eq!(s.looping_devices, ["abc123"]);
+    }
+
+    #[test]
+    fn scope_upgrades_are_not_the_loop() {
+        // As logged by a real 2026.6.11 gateway while the CLI asked for the pairing scope.
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("openclaw.log");
+        let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        std::fs::write(
+            &f,
+            [
+                line(&now, "device pairing auto-approved device=849b734c role=operator"),
+                line(&now, "closed before connect conn=92cb peer=127.0.0.1:45898->127.0.0.1:57097 code=1008 reason=pairing required: device is asking for more scopes than currently approved"),
+            ]
+            .join("\n"),
+        )
+        .unwrap();
+        let s = scan(&[f], SystemTime::now() - Duration::from_secs(60));
+        assert_eq!(
+            (s.loops, s.pairing_required.count, s.upgrades.count),
+            (0, 0, 1)
+        );
     }
 
     #[test]

@@ -26,14 +26,16 @@ pub enum Era {
     Sqlite,
 }
 
-/// The era of a profile: the SQLite database (or an 8.x+ install) means SQLite.
+/// The pairing era of a profile. It follows the installed release (pairing moved into
+/// `state/openclaw.sqlite` in 2026.8.1; earlier releases already keep other data in that database,
+/// so its presence proves nothing). Without a known version, the files decide.
 pub fn era(layout: &Layout, installed: Option<&Version>) -> Era {
-    let sqlite = layout.state_dir.join("state/openclaw.sqlite").exists();
-    let new_release = installed.is_some_and(|v| v >= &Version::new(2026, 8, 1));
-    if sqlite || new_release {
-        Era::Sqlite
-    } else {
-        Era::Json
+    match installed {
+        Some(v) if v >= &Version::new(2026, 8, 1) => Era::Sqlite,
+        Some(_) => Era::Json,
+        None if layout.state_dir.join("devices/paired.json").exists() => Era::Json,
+        None if layout.state_dir.join("state/openclaw.sqlite").exists() => Era::Sqlite,
+        None => Era::Json,
     }
 }
 

@@ -118,9 +118,18 @@ fn restore(
         Failure::refused(format!("{e:#}")).with_fix("pick another backup: clawkit backups list")
     })?;
     let has = |p: &str| b.manifest.entries.iter().any(|e| e.path == p);
-    let json_era_backup = (has("devices/paired.json") || has("identity/device-auth.json"))
-        && !has("state/openclaw.sqlite");
-    if json_era_backup && snap.layout.state_dir.join("state/openclaw.sqlite").exists() {
+    // The backup's era: from the release it was taken of (update backups record it), else files.
+    let json_era_backup = match b
+        .manifest
+        .from
+        .as_deref()
+        .and_then(|v| v.parse::<crate::version::Version>().ok())
+    {
+        Some(v) => v < crate::version::Version::new(2026, 8, 1),
+        None => has("devices/paired.json") || has("identity/device-auth.json"),
+    } && (has("devices/paired.json") || has("identity/device-auth.json"));
+    let era_now = crate::pairing::era(&snap.layout, snap.cli_version());
+    if json_era_backup && era_now == crate::pairing::Era::Sqlite {
         return Err(Failure::refused(
             "this backup holds JSON-era pairing files, but this install keeps pairing in state/openclaw.sqlite: restoring them would block the gateway",
         )
