@@ -478,6 +478,31 @@ pub fn members(
     Ok(out)
 }
 
+/// OpenClaw CLI processes (`openclaw … <verb> …`) working on `state_dir`: clawkit pins
+/// `OPENCLAW_STATE_DIR` in every command it runs, so its own children are found by it.
+pub fn openclaw_processes(state_dir: &Path, verb: &str) -> Vec<u32> {
+    let me = std::process::id();
+    proc::all_pids()
+        .into_iter()
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            proc::info(*pid).is_some_and(|i| {
+                i.cmdline
+                    .iter()
+                    .take(3)
+                    .any(|a| a.ends_with("openclaw.mjs") || a.ends_with("/openclaw"))
+                    && i.cmdline.iter().any(|a| a == verb)
+            })
+        })
+        .filter(|pid| {
+            proc::environ(*pid).is_some_and(|env| {
+                env.iter()
+                    .any(|(k, v)| k == "OPENCLAW_STATE_DIR" && Path::new(v) == state_dir)
+            })
+        })
+        .collect()
+}
+
 /// How a [`bracket`] ended.
 pub enum Bracketed {
     Done {

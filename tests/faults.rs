@@ -193,8 +193,6 @@ fn sigkill_in_the_outage_window_is_resumed() {
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
     child.wait().unwrap();
-    // The orphaned `doctor --fix` (own process group) finishes its migration first.
-    std::thread::sleep(Duration::from_millis(3500));
     assert!(running(&sb).is_none(), "the gateway is down after the kill");
     let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
     let doc = json_out(&status);
@@ -220,6 +218,15 @@ fn sigkill_in_the_outage_window_is_resumed() {
     );
     let (code, doc, _) = update(&sb, &["--resume"]);
     assert_eq!(code, 4, "{doc:#}");
+    // The migration the killed clawkit had started was still running: --resume ended it first.
+    assert!(
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "resume: stop the orphaned migration"),
+        "{doc:#}"
+    );
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
     assert_eq!(cli_version(&sb), "2026.9.4");
     assert_eq!(state_hash(&sb.state_dir()), before);
@@ -407,4 +414,34 @@ fn hostile_arguments_are_refused() {
     }
     assert!(uptime(&sb) > up, "no command touched the gateway");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+/// Fault 12: Ctrl-C while the gateway is being stopped: clawkit finishes, the gateway runs.
+#[test]
+fn ctrl_c_during_the_stop_finishes_with_a_running_gateway() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway_with(&[("FAKE_OPENCLAW_SLOW_STOP_MS", "3000")], sb.port);
+    let child = spawn_update(&sb, &["--to", "2026.9.5"]);
+    // The stop has begun when the journal says so; the gateway is still up for ~3 s.
+    let journal = sb.state_dir().join("clawkit/journal.jsonl");
+    assert!(wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"stopping\""))
+    }));
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("finishing so the gateway is not left stopped"),
+        "{err}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    assert_unlocked(&sb);
 }

@@ -1435,6 +1435,28 @@ fn resume(
     let from: Option<Version> = r.from.as_deref().and_then(|v| v.parse().ok());
     let started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let result = (|| -> Result<()> {
+        // A migration the killed clawkit started runs on in its own process group: end it
+        // before the state is restored underneath it.
+        for m in &members {
+            let orphans = steps::openclaw_processes(&m.layout.state_dir, "doctor");
+            if !orphans.is_empty() {
+                rec.run("resume: stop the orphaned migration", |_| {
+                    for pid in &orphans {
+                        crate::proc::signal(*pid, nix::sys::signal::Signal::SIGTERM);
+                    }
+                    let gone = crate::supervisor::wait_until(
+                        Instant::now() + Duration::from_secs(10),
+                        || orphans.iter().all(|p| !crate::proc::alive(*p)),
+                    );
+                    if !gone {
+                        for pid in &orphans {
+                            crate::proc::signal(*pid, nix::sys::signal::Signal::SIGKILL);
+                        }
+                    }
+                    Ok(((), format!("pid(s) {orphans:?}")))
+                })?;
+            }
+        }
         steps::stop_current(env, &mut rec, &members, "resume: ")?;
         let installed = PackageJson::read(&r.root.join("package.json"))
             .ok()
