@@ -149,7 +149,8 @@ impl InFlight {
 /// An update that was interrupted: its record exists and no clawkit holds the lock.
 pub fn interrupted(layout: &Layout) -> Option<InFlight> {
     let rec = InFlight::read(&path(layout))?;
-    // Its owner is gone when we can take the lock (taken and released again at once).
-    let free = crate::oplock::OpLock::acquire(&layout.clawkit_dir(), "check").is_ok();
+    // Its owner is gone when nobody holds the operation lock (checked read-only: `status` and
+    // `doctor` must not write), or its pid is dead.
+    let free = crate::oplock::is_free(&layout.clawkit_dir());
     (free || !crate::proc::alive(rec.pid)).then_some(rec)
 }

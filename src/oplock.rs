@@ -57,6 +57,21 @@ impl OpLock {
     }
 }
 
+/// True when no clawkit operation holds the lock in `dir`. Opens the lock file read-only and
+/// writes nothing (a flock on a read-only descriptor is still a lock).
+pub fn is_free(dir: &Path) -> bool {
+    let Ok(file) = File::open(dir.join("lock")) else {
+        return true;
+    };
+    match file.try_lock_exclusive() {
+        Ok(true) => {
+            let _ = FileExt::unlock(&file);
+            true
+        }
+        _ => false,
+    }
+}
+
 impl Drop for OpLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);
@@ -75,7 +90,9 @@ mod tests {
         let err = OpLock::acquire(t.path(), "update").unwrap_err();
         assert_eq!(crate::exit::exit_for(&err), Exit::Locked);
         assert!(err.to_string().contains("pid"));
+        assert!(!is_free(t.path()));
         drop(a);
+        assert!(is_free(t.path()));
         OpLock::acquire(t.path(), "update").unwrap();
     }
 }
