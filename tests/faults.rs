@@ -445,3 +445,30 @@ fn ctrl_c_during_the_stop_finishes_with_a_running_gateway() {
     assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
     assert_unlocked(&sb);
 }
+
+/// Fault 12: Ctrl-C while a failed update is being rolled back: the rollback finishes.
+#[test]
+fn ctrl_c_during_the_rollback_finishes_it() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let child = spawn_update(&sb, &["--to", "2026.10.1"]);
+    let journal = sb.state_dir().join("clawkit/journal.jsonl");
+    assert!(wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"rolling-back\""))
+    }));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("finishing so the gateway is not left stopped"),
+        "{err}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert_unlocked(&sb);
+}

@@ -1040,7 +1040,9 @@ impl Execution<'_> {
                     error.lines().next().unwrap_or("")
                 ));
                 self.write_journal("rolling-back", Some("rollback"), Some(error.clone()));
-                match self.rollback() {
+                let back = self.rollback();
+                self.interrupted_in_outage();
+                match back {
                     Ok(()) => Outcome::RolledBack(error),
                     Err(e2) => Outcome::Failed {
                         error: format!("{error}; the rollback failed too: {e2:#}"),
