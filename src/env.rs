@@ -58,8 +58,4 @@ impl Env {
             .map(|p| std::env::split_paths(p).collect())
             .unwrap_or_default()
     }
-
-    pub fn set(&mut self, key: impl Into<OsString>, value: impl Into<OsString>) {
-        self.vars.insert(key.into(), value.into());
-    }
 }

@@ -132,10 +132,6 @@ impl Cmd {
         self
     }
 
-    pub fn program(&self) -> &Path {
-        Path::new(&self.program)
-    }
-
     /// The command line as a user could type it (for plans, journals and error messages).
     /// The environment clawkit adds is not shown: it may hold secrets and is noise.
     pub fn display(&self) -> String {

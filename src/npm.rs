@@ -147,17 +147,6 @@ impl Npm {
                 .timeout(timeout),
         )
     }
-
-    /// `npm pack` of nothing: the version of npm, to decide flags.
-    pub fn version(&self) -> Option<semver::Version> {
-        let out = self
-            .cmd()
-            .arg("--version")
-            .timeout(Duration::from_secs(30))
-            .run()
-            .ok()?;
-        semver::Version::parse(out.stdout.trim()).ok()
-    }
 }
 
 #[cfg(test)]

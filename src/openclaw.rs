@@ -89,16 +89,6 @@ impl OpenClaw {
             .ok()
     }
 
-    /// `openclaw devices --help`: which device commands this release has.
-    pub fn devices_help(&self) -> String {
-        self.cmd(None, None)
-            .args(["devices", "--help"])
-            .timeout(Duration::from_secs(60))
-            .run()
-            .map(|o| o.stdout + &o.stderr)
-            .unwrap_or_default()
-    }
-
     /// `openclaw devices list --json` → `{pending: [...], paired: [...]}`.
     pub fn devices_list(&self, layout: &Layout, port: u16) -> Result<Value> {
         let out = self

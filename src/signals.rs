@@ -24,13 +24,6 @@ impl Interrupt {
         Interrupt { flag }
     }
 
-    /// A flag nobody sets (tests, read-only commands).
-    pub fn never() -> Interrupt {
-        Interrupt {
-            flag: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
     pub fn fired(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
