@@ -433,8 +433,8 @@ pub fn members(
     }
     if start && primary.supervisor.kind == Kind::None && !primary.was_running {
         return Err(refuse(
-            "--start needs a service to start the gateway with, and none is installed".into(),
-            "install one with `openclaw gateway install`, or start it yourself afterwards",
+            "no gateway is running and no service is installed to start one".into(),
+            "start the gateway (openclaw gateway run) or install a service (openclaw gateway install), then retry",
         ));
     }
     let mut out = vec![primary];

@@ -260,7 +260,17 @@ fn check_node(snap: &Snapshot) -> Check {
         nodes.push(("CLI", n.clone()));
     }
     if let Some(sn) = snap.supervisor.node.as_ref().filter(|n| n.is_absolute()) {
-        nodes.push(("service", Node::at(sn)));
+        // The same binary as the CLI's needs no second `node --version`.
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            std::fs::canonicalize(a)
+                .ok()
+                .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+        };
+        let node = match &snap.node {
+            Some(n) if same(&n.path, sn) => n.clone(),
+            _ => Node::at(sn),
+        };
+        nodes.push(("service", node));
     }
     if nodes.is_empty() {
         return check("node", "fail", "node is not on PATH")

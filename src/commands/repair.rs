@@ -194,15 +194,8 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
     let want = snap.cli_version().cloned();
     let (era, _) = pairing::inspect(&snap.layout, want.as_ref());
     let mut notes = Vec::new();
-    let mut members = steps::members(env, &snap, false, true, true, &mut notes)?;
-    if !members[0].restart {
-        return Err(
-            Failure::refused("the gateway is not running and no service can start it")
-                .with_fix("start the gateway (openclaw gateway run), then run the repair")
-                .into(),
-        );
-    }
-    members[0].restart = true;
+    // The resync ends with a running gateway (it approves and verifies through it).
+    let members = steps::members(env, &snap, false, true, true, &mut notes)?;
     let targets = json_era_targets(&snap.layout, a.include_cli_token);
     let plan = match era {
         Era::Json => format!(
@@ -446,9 +439,9 @@ pub fn reset(env: &Env, g: &Global, cmd: &ResetCommand, p: &Printer) -> Result<E
     }
     let _lock = OpLock::acquire(&layout.clawkit_dir(), "reset devices")?;
     let mut notes = Vec::new();
-    let mut members = steps::members(env, &snap, false, true, true, &mut notes)?;
-    members[0].restart =
-        members[0].was_running || members[0].supervisor.kind != crate::supervisor::Kind::None;
+    // A stopped gateway stays stopped, except in the SQLite era: the paired table is cleared
+    // through a running one.
+    let members = steps::members(env, &snap, false, era == Era::Sqlite, true, &mut notes)?;
     let mut rec = Recorder::new(p);
     let id = format!("{}-reset-devices", backup::stamp(SystemTime::now()));
     let mut change = |rec: &mut Recorder| -> Result<()> {
