@@ -48,10 +48,7 @@ fn write_log(sb: &Sandbox, lines: &[String]) {
 
 #[test]
 fn healthy_install_is_all_ok() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     let (code, doc) = doctor(&sb, &[]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["ok"], true);
@@ -64,10 +61,7 @@ fn healthy_install_is_all_ok() {
 
 #[test]
 fn skew_is_diagnosed_as_the_version_skew_loop() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.4");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.4");
     std::thread::sleep(Duration::from_millis(1100));
     sb.npm_replace("2026.9.5");
     // Then the user approves a device and it is dropped again.
@@ -99,10 +93,7 @@ fn skew_is_diagnosed_as_the_version_skew_loop() {
 
 #[test]
 fn logs_with_a_loop_but_matching_versions_are_another_problem() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     write_log(
         &sb,
         &[
@@ -134,10 +125,7 @@ fn logs_with_a_loop_but_matching_versions_are_another_problem() {
 
 #[test]
 fn logs_without_a_loop_are_ok() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     write_log(
         &sb,
         &[
@@ -357,10 +345,7 @@ fn npm_leftovers_warn() {
 
 #[test]
 fn deep_folds_in_openclaws_doctor() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     let (code, doc) = doctor(&sb, &["--deep"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(status(&doc, "openclaw-doctor"), "ok");

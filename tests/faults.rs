@@ -430,11 +430,7 @@ fn ctrl_c_during_the_stop_finishes_with_a_running_gateway() {
         std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"stopping\""))
     }));
     std::thread::sleep(Duration::from_millis(500));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::SIGINT,
-    )
-    .unwrap();
+    support::sigint(&child);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -456,11 +452,7 @@ fn ctrl_c_during_the_rollback_finishes_it() {
     assert!(wait_for(Duration::from_secs(60), || {
         std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"rolling-back\""))
     }));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::SIGINT,
-    )
-    .unwrap();
+    support::sigint(&child);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");

@@ -182,10 +182,7 @@ fn json_era_backup_is_not_restored_onto_sqlite_era() {
 
 #[test]
 fn rollback_returns_to_the_previous_version_and_state() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.4");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.4");
     let config_before = std::fs::read(sb.state_dir().join("openclaw.json")).unwrap();
     let (code, _) = run(&sb, &["update", "--to", "2026.9.5", "--yes"]);
     assert_eq!(code, 0);
@@ -253,10 +250,7 @@ fn doctor_status(sb: &Sandbox, id: &str) -> String {
 
 /// A JSON-era install whose CLI cached token no longer matches its paired entry: the loop.
 fn json_era_mismatch() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.install("2026.7.1");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.7.1");
     assert!(
         fake_cli(&sb, &["gateway", "call", "status", "--json"])
             .status
@@ -315,10 +309,7 @@ fn repair_pairing_fixes_a_json_era_token_mismatch() {
 
 #[test]
 fn repair_pairing_in_the_sqlite_era_goes_through_openclaw() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     assert!(fake_cli(&sb, &["gateway", "call", "status", "--json"])
         .status
         .success());
@@ -339,10 +330,7 @@ fn repair_pairing_in_the_sqlite_era_goes_through_openclaw() {
 
 #[test]
 fn repair_pairing_refuses_under_skew_and_without_yes() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.4");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.4");
     let out = sb.clawkit().args(["repair", "pairing"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6), "no --yes without a terminal");
     std::thread::sleep(Duration::from_millis(1100));

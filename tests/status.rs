@@ -50,10 +50,7 @@ fn ok_with_unmanaged_gateway() {
 
 #[test]
 fn human_output_is_on_stderr_without_escape_codes() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     let out = sb.clawkit().arg("status").output().unwrap();
     assert!(out.stdout.is_empty());
     let text = String::from_utf8(out.stderr).unwrap();
@@ -77,10 +74,7 @@ fn gateway_down() {
 
 #[test]
 fn skew_after_naive_npm_install_under_running_gateway() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.4");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.4");
     std::thread::sleep(Duration::from_millis(1100)); // ctime granularity vs process start
     sb.npm_replace("2026.9.5");
     let (code, doc, _) = status(&sb, &[]);
@@ -99,10 +93,7 @@ fn skew_after_naive_npm_install_under_running_gateway() {
 #[test]
 fn install_changed_same_version_is_skew() {
     // Reinstalling the same version under a running gateway also breaks its lazy chunks.
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     std::thread::sleep(Duration::from_millis(1100));
     sb.npm_replace("2026.9.5");
     let (code, doc, _) = status(&sb, &[]);
@@ -156,10 +147,7 @@ fn launchd_managed_gateway() {
 
 #[test]
 fn split_install_two_clis_on_path() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     // A second, older install earlier on PATH's tail (e.g. a forgotten nvm prefix).
     let other = Sandbox::new();
     other.install("2026.9.4");
@@ -340,10 +328,7 @@ fn version_from_control_ui_config_when_startupz_is_html() {
 
 #[test]
 fn all_profiles_lists_every_profile() {
-    let sb = Sandbox::new();
-    sb.install("2026.9.5");
-    sb.config();
-    sb.start_gateway();
+    let sb = support::unmanaged("2026.9.5");
     let work = sb.home.join(".openclaw-work");
     let work_port = support::free_port();
     sb.write_config(&work, work_port);

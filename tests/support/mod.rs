@@ -546,3 +546,12 @@ pub fn update(sb: &Sandbox, args: &[&str]) -> (i32, Value, std::process::Output)
     assert_eq!(doc["command"], "update");
     (out.status.code().unwrap(), doc, out)
 }
+
+/// Sends SIGINT (Ctrl-C) to a child process.
+pub fn sigint(child: &std::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .unwrap();
+}
