@@ -4,8 +4,8 @@
 //! with their modes, and files that appeared since the backup are removed.
 
 use std::fs;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::layout::Layout;
+use crate::version::Version;
 
 /// Top-level entries of the state dir that are never backed up or restored: clawkit's own
 /// files, logs, locks and temp files, the user's workspace, and caches OpenClaw rebuilds.
@@ -33,6 +34,8 @@ pub const EXCLUDED: &[&str] = &[
 pub enum Kind {
     File,
     Dir,
+    /// A symbolic link. A link to a file also carries the file's content (size, sha256, stored
+    /// under `files/`); a link to a directory is followed, its children listed under its path.
     Symlink,
 }
 
@@ -50,14 +53,21 @@ pub struct Entry {
     pub target: Option<String>,
 }
 
+impl Entry {
+    /// Does the backup hold file content for this entry?
+    pub fn has_content(&self) -> bool {
+        self.sha256.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub schema: u32,
     pub id: String,
     pub created_at: String,
     pub reason: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub from: Option<Version>,
+    pub to: Option<Version>,
     pub state_dir: PathBuf,
     pub config_path: PathBuf,
     pub entries: Vec<Entry>,
@@ -66,6 +76,41 @@ pub struct Manifest {
 impl Manifest {
     pub fn total_size(&self) -> u64 {
         self.entries.iter().filter_map(|e| e.size).sum()
+    }
+
+    /// Every entry path stays inside the state dir (or names a config file next to the config):
+    /// no absolute paths, no `..`, nothing a damaged or hostile manifest could write elsewhere.
+    pub fn check_paths(&self) -> Result<()> {
+        for e in &self.entries {
+            let bad = |why: &str| {
+                anyhow::anyhow!(
+                    "the manifest entry {:?} {why}: the backup is damaged or was tampered with",
+                    e.path.chars().take(80).collect::<String>()
+                )
+            };
+            let rel = match e.path.strip_prefix("@config/") {
+                Some(name) => {
+                    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                        return Err(bad("is not a plain config file name"));
+                    }
+                    continue;
+                }
+                None => Path::new(&e.path),
+            };
+            if e.path.is_empty() || e.path.contains('\0') {
+                return Err(bad("is empty"));
+            }
+            if !rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(bad("leaves the state dir"));
+            }
+            if e.kind == Kind::File && e.sha256.is_none() {
+                return Err(bad("has no checksum"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -105,17 +150,22 @@ fn config_outside(layout: &Layout) -> bool {
 }
 
 /// Every path the backup covers, as (relative name, absolute path), parents before children.
+/// Symbolic links to directories are followed (once: loops are refused), so a state dir whose
+/// `state/` is a link to another disk is backed up with its content.
 fn scope(layout: &Layout) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     if layout.state_dir.is_dir() {
-        walk(&layout.state_dir, "", &mut out, true)?;
+        let mut visited = vec![fs::canonicalize(&layout.state_dir)?];
+        walk(&layout.state_dir, "", &mut out, true, &mut visited)?;
     }
     if config_outside(layout) {
         let cfg = &layout.config_path;
         if let (Some(dir), Some(name)) = (cfg.parent(), cfg.file_name()) {
             let name = name.to_string_lossy().to_string();
             if let Ok(rd) = fs::read_dir(dir) {
-                for e in rd.flatten() {
+                let mut found: Vec<_> = rd.flatten().collect();
+                found.sort_by_key(|e| e.file_name());
+                for e in found {
                     let n = e.file_name().to_string_lossy().to_string();
                     if n == name || n.starts_with(&format!("{name}.bak")) {
                         out.push((format!("@config/{n}"), e.path()));
@@ -127,7 +177,13 @@ fn scope(layout: &Layout) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>, top: bool) -> Result<()> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    out: &mut Vec<(String, PathBuf)>,
+    top: bool,
+    visited: &mut Vec<PathBuf>,
+) -> Result<()> {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .flatten()
@@ -146,8 +202,27 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>, top: bool) -> R
         let path = e.path();
         let meta = fs::symlink_metadata(&path)?;
         out.push((r.clone(), path.clone()));
-        if meta.is_dir() {
-            walk(&path, &r, out, false)?;
+        let into = if meta.is_dir() {
+            Some(path.clone())
+        } else if meta.file_type().is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            let real = fs::canonicalize(&path)?;
+            if visited
+                .iter()
+                .any(|v| real.starts_with(v) || v.starts_with(&real))
+            {
+                anyhow::bail!(
+                    "{} links to {}, which the backup already covers (a link loop or a second name for the same directory); clawkit cannot back it up safely",
+                    path.display(),
+                    real.display()
+                );
+            }
+            visited.push(real);
+            Some(path.clone())
+        } else {
+            None
+        };
+        if let Some(d) = into {
+            walk(&d, &r, out, false, visited)?;
         }
     }
     Ok(())
@@ -164,22 +239,145 @@ fn resolve(layout: &Layout, rel: &str) -> PathBuf {
     }
 }
 
+/// The bytes a backup of this state would take (file contents, links followed).
+pub fn estimate(layout: &Layout) -> Result<u64> {
+    let mut total = 0;
+    for (_, path) in scope(layout)? {
+        if let Ok(m) = fs::metadata(&path) {
+            if m.is_file() {
+                total += m.len();
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Room kept free beyond the backup itself (the gateway and SQLite need some to start).
+pub const SPARE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Refuses when the state dir's file system cannot hold a backup of it with room to spare.
+pub fn check_space(layout: &Layout) -> Result<(u64, u64)> {
+    let need = estimate(layout)? + SPARE_BYTES;
+    let at = layout
+        .state_dir
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    let free = fs4::available_space(at).unwrap_or(u64::MAX);
+    if free < need {
+        anyhow::bail!(
+            "a backup of {} needs {} MB but only {} MB are free there",
+            layout.state_dir.display(),
+            need / 1_048_576 + 1,
+            free / 1_048_576
+        );
+    }
+    Ok((need, free))
+}
+
+/// A cheap fingerprint of the covered state (names, kinds, sizes, modes, modification times):
+/// different when anything was written since it was taken. No file is read.
+pub fn fingerprint(layout: &Layout) -> Result<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut h = Sha256::new();
+    for (rel, path) in scope(layout)? {
+        let m = fs::symlink_metadata(&path)?;
+        let followed = fs::metadata(&path).ok();
+        let m2 = followed.as_ref().unwrap_or(&m);
+        h.update(format!(
+            "{rel}\0{}\0{}\0{}\0{}.{}\n",
+            m.file_type().is_symlink(),
+            m2.len(),
+            m2.mode(),
+            m2.mtime(),
+            m2.mtime_nsec()
+        ));
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// OpenClaw processes working on this state dir (holding its database or lock files open, or a
+/// live gateway lock): a backup or restore must wait for them.
+pub fn busy(layout: &Layout) -> Vec<u32> {
+    let mut pids: Vec<u32> = crate::gateway::read_locks(layout)
+        .into_iter()
+        .filter(|l| !l.stale)
+        .filter_map(|l| l.pid)
+        .filter(|p| crate::proc::alive(*p) && *p != std::process::id())
+        .collect();
+    if layout.state_dir.is_dir() {
+        pids.extend(crate::proc::holders_under(
+            &layout.state_dir,
+            &[
+                layout.state_dir.join("logs"),
+                layout.state_dir.join("clawkit"),
+            ],
+        ));
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+fn ensure_quiet(layout: &Layout, what: &str) -> Result<()> {
+    let pids = busy(layout);
+    if !pids.is_empty() {
+        anyhow::bail!(
+            "cannot {what} {}: process(es) {pids:?} still work on it (a gateway or an OpenClaw command)",
+            layout.state_dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Copies the covered state into `<state>/clawkit/backups/<id>/`. Run only while no OpenClaw
-/// process writes the state (SQLite databases are copied with their -wal/-shm files).
+/// process writes the state (SQLite databases are copied with their -wal/-shm files); it checks.
+/// A backup that fails half-way (a full disk) is removed before the error is returned.
 pub fn create(
     layout: &Layout,
     id: &str,
     reason: &str,
-    from: Option<String>,
-    to: Option<String>,
+    from: Option<Version>,
+    to: Option<Version>,
 ) -> Result<Backup> {
+    ensure_quiet(layout, "back up")?;
+    check_space(layout)?;
     let root = backups_dir(layout).join(id);
+    match create_in(layout, &root, id, reason, from, to) {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&root);
+            Err(e.context(format!(
+                "the backup failed and its partial copy {} was removed",
+                root.display()
+            )))
+        }
+    }
+}
+
+fn create_in(
+    layout: &Layout,
+    root: &Path,
+    id: &str,
+    reason: &str,
+    from: Option<Version>,
+    to: Option<Version>,
+) -> Result<Backup> {
     let files_dir = root.join("files");
     fs::create_dir_all(&files_dir)
         .with_context(|| format!("cannot create {}", files_dir.display()))?;
-    for d in [backups_dir(layout), root.clone(), files_dir.clone()] {
+    for d in [backups_dir(layout), root.to_path_buf(), files_dir.clone()] {
         fs::set_permissions(&d, fs::Permissions::from_mode(0o700))?;
     }
+    let copy_file = |path: &Path, dest: &Path, mode: u32| -> Result<(u64, String)> {
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let n =
+            fs::copy(path, dest).with_context(|| format!("cannot back up {}", path.display()))?;
+        fs::set_permissions(dest, fs::Permissions::from_mode(mode))?;
+        Ok((n, sha256_file(dest)?))
+    };
     let mut entries = Vec::new();
     for (rel, path) in scope(layout)? {
         let meta = fs::symlink_metadata(&path)?;
@@ -187,12 +385,26 @@ pub fn create(
         let dest = files_dir.join(&rel);
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&path)?.to_string_lossy().to_string();
+            let followed = fs::metadata(&path).ok();
+            let (size, sha256, mode) = match &followed {
+                Some(m) if m.is_file() => {
+                    let tmode = m.mode() & 0o7777;
+                    let (n, sha) = copy_file(&path, &dest, tmode)?;
+                    (Some(n), Some(sha), tmode)
+                }
+                Some(m) if m.is_dir() => {
+                    fs::create_dir_all(&dest)?;
+                    fs::set_permissions(&dest, fs::Permissions::from_mode(0o700))?;
+                    (None, None, m.mode() & 0o7777)
+                }
+                _ => (None, None, mode),
+            };
             entries.push(Entry {
                 path: rel,
                 kind: Kind::Symlink,
                 mode,
-                size: None,
-                sha256: None,
+                size,
+                sha256,
                 target: Some(target),
             });
         } else if meta.is_dir() {
@@ -207,17 +419,12 @@ pub fn create(
                 target: None,
             });
         } else if meta.is_file() {
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            fs::copy(&path, &dest).with_context(|| format!("cannot back up {}", path.display()))?;
-            fs::set_permissions(&dest, fs::Permissions::from_mode(mode))?;
-            let sha = sha256_file(&dest)?;
+            let (n, sha) = copy_file(&path, &dest, mode)?;
             entries.push(Entry {
                 path: rel,
                 kind: Kind::File,
                 mode,
-                size: Some(meta.len()),
+                size: Some(n),
                 sha256: Some(sha),
                 target: None,
             });
@@ -235,10 +442,20 @@ pub fn create(
         entries,
     };
     let mpath = root.join("manifest.json");
-    fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?)?;
-    fs::set_permissions(&mpath, fs::Permissions::from_mode(0o600))?;
+    let tmp = root.join("manifest.json.tmp");
+    {
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(&manifest)?)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &mpath)?;
     Ok(Backup {
-        dir: root,
+        dir: root.to_path_buf(),
         manifest,
     })
 }
@@ -255,14 +472,11 @@ pub fn load(dir: &Path) -> Result<Backup> {
 }
 
 impl Backup {
-    /// Checks every backed-up file against its checksum before anything is overwritten.
+    /// Checks every manifest path and every backed-up file against its checksum before anything
+    /// is overwritten.
     pub fn verify(&self) -> Result<()> {
-        for e in self
-            .manifest
-            .entries
-            .iter()
-            .filter(|e| e.kind == Kind::File)
-        {
+        self.manifest.check_paths()?;
+        for e in self.manifest.entries.iter().filter(|e| e.has_content()) {
             let p = self.dir.join("files").join(&e.path);
             let sha = sha256_file(&p)?;
             if Some(&sha) != e.sha256.as_ref() {
@@ -275,9 +489,11 @@ impl Backup {
         Ok(())
     }
 
-    /// Makes the covered state byte-identical to this backup. Run only with the gateway stopped.
+    /// Makes the covered state byte-identical to this backup. Run only with the gateway stopped
+    /// (it checks that no OpenClaw process works on the state).
     pub fn restore(&self, layout: &Layout) -> Result<()> {
         self.verify()?;
+        ensure_quiet(layout, "restore")?;
         let wanted: std::collections::HashSet<&str> = self
             .manifest
             .entries
@@ -285,13 +501,15 @@ impl Backup {
             .map(|e| e.path.as_str())
             .collect();
         // 1. Remove what appeared since (deepest first, so directories empty out).
-        let mut current = scope(layout)?;
+        let mut current = scope(layout).unwrap_or_default();
         current.reverse();
         for (rel, path) in current {
             if wanted.contains(rel.as_str()) {
                 continue;
             }
-            let meta = fs::symlink_metadata(&path)?;
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
             if meta.is_dir() {
                 fs::remove_dir_all(&path)
             } else {
@@ -300,6 +518,19 @@ impl Backup {
             .with_context(|| format!("cannot remove {}", path.display()))?;
         }
         // 2. Put every entry back, parents first, with its mode.
+        let write_file = |src: &Path, dest: &Path, mode: u32| -> Result<()> {
+            let tmp = dest.with_file_name(format!(
+                ".{}.clawkit-restore",
+                dest.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::copy(src, &tmp).with_context(|| format!("cannot restore {}", dest.display()))?;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))?;
+            fs::rename(&tmp, dest)?;
+            Ok(())
+        };
         for e in &self.manifest.entries {
             let dest = resolve(layout, &e.path);
             match e.kind {
@@ -310,25 +541,31 @@ impl Backup {
                     fs::create_dir_all(&dest)?;
                 }
                 Kind::Symlink => {
-                    let _ = fs::remove_file(&dest);
-                    std::os::unix::fs::symlink(e.target.as_deref().unwrap_or_default(), &dest)?;
+                    let target = e.target.as_deref().unwrap_or_default();
+                    let same = fs::read_link(&dest)
+                        .is_ok_and(|t| t.as_os_str() == std::ffi::OsStr::new(target));
+                    if !same {
+                        match fs::symlink_metadata(&dest) {
+                            Ok(m) if m.is_dir() => fs::remove_dir_all(&dest)?,
+                            Ok(_) => fs::remove_file(&dest)?,
+                            Err(_) => {}
+                        }
+                        if let Some(parent) = dest.parent() {
+                            fs::create_dir_all(parent)?;
+                        }
+                        std::os::unix::fs::symlink(target, &dest)?;
+                    }
+                    if e.has_content() {
+                        // The content of a linked file goes where the link points.
+                        let real = fs::canonicalize(&dest).unwrap_or_else(|_| dest.clone());
+                        write_file(&self.dir.join("files").join(&e.path), &real, e.mode)?;
+                    }
                 }
                 Kind::File => {
                     if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
                         fs::remove_dir_all(&dest)?;
                     }
-                    let src = self.dir.join("files").join(&e.path);
-                    let tmp = dest.with_file_name(format!(
-                        ".{}.clawkit-restore",
-                        dest.file_name().unwrap_or_default().to_string_lossy()
-                    ));
-                    if let Some(parent) = dest.parent() {
-                        fs::create_dir_all(parent)?;
-                    }
-                    fs::copy(&src, &tmp)
-                        .with_context(|| format!("cannot restore {}", dest.display()))?;
-                    fs::set_permissions(&tmp, fs::Permissions::from_mode(e.mode))?;
-                    fs::rename(&tmp, &dest)?;
+                    write_file(&self.dir.join("files").join(&e.path), &dest, e.mode)?;
                 }
             }
         }
@@ -337,12 +574,7 @@ impl Backup {
             fs::set_permissions(resolve(layout, &e.path), fs::Permissions::from_mode(e.mode))?;
         }
         // 3. Prove it.
-        for e in self
-            .manifest
-            .entries
-            .iter()
-            .filter(|e| e.kind == Kind::File)
-        {
+        for e in self.manifest.entries.iter().filter(|e| e.has_content()) {
             let p = resolve(layout, &e.path);
             if Some(sha256_file(&p)?) != e.sha256 {
                 bail!("{} differs from the backup after the restore", p.display());

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::layout::Profile;
+pub use crate::npm::Target;
+use crate::version::Version;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "clawkit",
@@ -33,16 +37,13 @@ pub struct Global {
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// OpenClaw profile: state in ~/.openclaw-NAME (as `openclaw --profile NAME`)
-    #[arg(long, global = true, value_name = "NAME", conflicts_with = "dev")]
-    pub profile: Option<String>,
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "dev", value_parser = parse_profile)]
+    pub profile: Option<Profile>,
     /// The dev profile (~/.openclaw-dev, port 19001), as `openclaw --dev`
     #[arg(long, global = true)]
     pub dev: bool,
-    /// status/doctor: every profile on this host (~/.openclaw, ~/.openclaw-*, their services)
-    #[arg(long, global = true, conflicts_with_all = ["profile", "dev", "port"])]
-    pub all_profiles: bool,
     /// Act on the OpenClaw installed under this npm prefix instead of the one on PATH
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", value_parser = parse_prefix, value_hint = clap::ValueHint::DirPath)]
     pub prefix: Option<PathBuf>,
     /// Gateway port (default: OPENCLAW_GATEWAY_PORT, then gateway.port in the config, then 18789)
     #[arg(long, global = true, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
@@ -53,15 +54,23 @@ pub struct Global {
 pub enum Command {
     /// Show installed and running versions and a verdict (ok, skew, split-install, gateway-down, not-installed)
     #[command(
-        after_help = "Verdicts and exit codes: ok → 0; skew, split-install, gateway-down, not-installed → 3.\n\nStarts no Node process when the gateway is 8.x or newer; answers in milliseconds."
+        after_help = "Verdicts and exit codes: ok → 0; skew, split-install, config-newer, gateway-down, interrupted, not-installed → 3.\n\nStarts no Node process when the gateway is 8.x or newer; answers in milliseconds."
     )]
-    Status,
+    Status(StatusArgs),
     /// Update OpenClaw with the gateway stopped, migrated, restarted and verified; roll back on failure
     Update(UpdateArgs),
     /// Diagnose skew, the pairing loop, token files, locks, config and service, with the exact fix
     Doctor(DoctorArgs),
     /// Return to the version before the last `clawkit update`, with its state backup
     Rollback(RollbackArgs),
+    /// Finish an operation that was interrupted (clawkit killed, power loss): undo it and verify
+    #[command(after_help = "\
+A mutating command that is killed leaves its undo log (inflight.json, mode 0600) behind; `status` \
+and `doctor` report it, and the next mutating command runs this first. It finishes a verified \
+operation forward; drops the record when the previous version is in fact serving; refuses (exit 6, \
+with the manual steps) when the state changed after the record was written; otherwise backs up \
+the current state and undoes every change, then verifies the gateway (exit 4).")]
+    Resume,
     /// Repairs: `repair pairing` (the full resync), `repair lock` (stale gateway locks)
     #[command(subcommand)]
     Repair(RepairCommand),
@@ -117,8 +126,18 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub deep: bool,
     /// How far back to read the logs (e.g. 30m, 2h, 1d)
-    #[arg(long, value_name = "DURATION")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub since: Option<std::time::Duration>,
+    /// Every profile on this host (~/.openclaw, ~/.openclaw-*, their services)
+    #[arg(long, conflicts_with_all = ["profile", "dev", "port"])]
+    pub all_profiles: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    /// Every profile on this host (~/.openclaw, ~/.openclaw-*, their services)
+    #[arg(long, conflicts_with_all = ["profile", "dev", "port"])]
+    pub all_profiles: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -140,15 +159,20 @@ pub struct UpdateArgs {
         long,
         value_name = "VERSION|TAG",
         default_value = "latest",
-        conflicts_with = "package"
+        conflicts_with = "package",
+        value_parser = parse_target,
+        value_hint = clap::ValueHint::Other
     )]
-    pub to: String,
-    /// Install this npm spec instead (a tarball path, for air-gapped and CI installs)
-    #[arg(long, value_name = "SPEC")]
-    pub package: Option<String>,
+    pub to: Target,
+    /// Install this npm tarball instead (air-gapped and CI installs)
+    #[arg(long, value_name = "FILE.tgz", value_parser = parse_package, value_hint = clap::ValueHint::FilePath)]
+    pub package: Option<PathBuf>,
     /// npm registry URL
-    #[arg(long, value_name = "URL")]
-    pub registry: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = parse_registry, value_hint = clap::ValueHint::Url)]
+    pub registry: Option<Registry>,
+    /// Allow a fresh install when the npm prefix has no OpenClaw yet (CI provisioning)
+    #[arg(long)]
+    pub install: bool,
     /// Show the plan with the exact commands, change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -171,9 +195,9 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Previous package copies to keep for instant rollback
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub keep: usize,
-    /// Only finish an interrupted update (bring the gateways back on the previous version)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=20))]
+    pub keep: u64,
+    /// Only finish an interrupted operation (the same as `clawkit resume`)
     #[arg(long)]
     pub resume: bool,
     /// Seconds a gateway gets to stop before it is killed (SIGKILL)
@@ -190,8 +214,8 @@ binary refuses a config written by a newer one), the gateway restarted and verif
 state is backed up first, so a rollback can itself be undone.")]
 pub struct RollbackArgs {
     /// The version to return to (default: the one before the last update)
-    #[arg(long, value_name = "VERSION")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub to: Option<Version>,
     /// Show what would happen, change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -298,4 +322,109 @@ pub enum HistoryCommand {
         /// Journal id (a unique prefix is enough)
         id: Option<String>,
     },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value parsers: every flag is validated into its type by clap, so a bad request is a usage
+// error (exit 2) before anything is probed, locked, resumed or changed.
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    Profile::parse(s).map_err(|f| f.message)
+}
+
+fn parse_prefix(s: &str) -> Result<PathBuf, String> {
+    if s.trim().is_empty() {
+        return Err("the prefix is empty".into());
+    }
+    let p = PathBuf::from(s);
+    Ok(std::path::absolute(&p).unwrap_or(p))
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    Target::parse(s).map_err(|_| {
+        "neither an OpenClaw version (2026.9.5, 2026.7.1-2) nor a dist-tag (latest, beta)".into()
+    })
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.trim()
+        .parse()
+        .map_err(|e: crate::version::ParseError| e.to_string())
+}
+
+fn parse_package(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    let abs = std::path::absolute(&p).unwrap_or(p);
+    match std::fs::metadata(&abs) {
+        Ok(m) if m.is_file() => Ok(abs),
+        Ok(_) => Err(format!(
+            "{} is not a file: pass an npm tarball (create one with `npm pack openclaw@VERSION`)",
+            abs.display()
+        )),
+        Err(e) => Err(format!("{}: {e}", abs.display())),
+    }
+}
+
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("not a duration like 30m, 2h or 1d ({e})"))
+}
+
+/// An npm registry: an http(s) URL without whitespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry(pub url::Url);
+
+impl std::fmt::Display for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+fn parse_registry(s: &str) -> Result<Registry, String> {
+    let u = url::Url::parse(s.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+        return Err("not an http(s) registry URL".into());
+    }
+    Ok(Registry(u))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            vec!["clawkit", "update", "--to", "$(id)"],
+            vec!["clawkit", "update", "--registry", "file:///etc/passwd"],
+            vec!["clawkit", "update", "--registry", "not a url"],
+            vec!["clawkit", "update", "--package", "/nonexistent/x.tgz"],
+            vec!["clawkit", "--profile", "../x", "status"],
+            vec!["clawkit", "--prefix", "", "status"],
+            vec!["clawkit", "doctor", "--since", "yesterday-ish"],
+            vec!["clawkit", "rollback", "--to", "1.x"],
+        ] {
+            assert!(Cli::try_parse_from(&args).is_err(), "{args:?}");
+        }
+        let ok = Cli::try_parse_from([
+            "clawkit",
+            "update",
+            "--to",
+            "2026.9.5",
+            "--registry",
+            "https://r.example/",
+        ])
+        .unwrap();
+        let Command::Update(u) = ok.command else {
+            panic!()
+        };
+        assert_eq!(u.to, Target::Version("2026.9.5".parse().unwrap()));
+        assert_eq!(u.registry.unwrap().to_string(), "https://r.example/");
+    }
 }

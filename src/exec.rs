@@ -134,10 +134,15 @@ impl Cmd {
 
     /// The command line as a user could type it (for plans, journals and error messages).
     /// The environment clawkit adds is not shown: it may hold secrets and is noise.
+    /// Secret values (`--token X`, `user:pass@` in URLs, …) are redacted.
     pub fn display(&self) -> String {
-        let mut parts = vec![quote(&self.program.to_string_lossy())];
-        parts.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));
-        parts.join(" ")
+        let mut argv = vec![self.program.to_string_lossy().into_owned()];
+        argv.extend(self.args.iter().map(|a| a.to_string_lossy().into_owned()));
+        crate::secret::redact_args(&argv)
+            .iter()
+            .map(|a| quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn expression(&self) -> duct::Expression {
@@ -312,5 +317,8 @@ mod tests {
         let shown = c.display();
         assert!(!shown.contains("s3cret"));
         assert_eq!(shown, "npm install 'a b'");
+        let c = Cmd::new("node").args(["gw", "--token", "t0k", "--registry=https://u:p@r/"]);
+        let shown = c.display();
+        assert!(!shown.contains("t0k") && !shown.contains("u:p"), "{shown}");
     }
 }

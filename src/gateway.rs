@@ -202,21 +202,24 @@ pub fn probe(layout: &Layout, port: u16, token: Option<&Secret>) -> Gateway {
             }
         }
     }
-    // The process: the live lock owner whose port matches, else the port's listener.
+    // The process: the live lock owner whose port matches, else the port's listener. A listener
+    // that is no OpenClaw gateway is foreign, even when its accept queue is full (a program that
+    // binds and never accepts makes connects time out, so `port_open` alone would miss it).
     let lock_pid = gw
         .locks
         .iter()
         .filter(|l| !l.stale && l.port.is_none_or(|p| p == port))
         .find_map(|l| l.pid.filter(|p| proc::alive(*p)));
-    let pid = lock_pid.or_else(|| proc::listener_pid(port));
-    if !answers && proc::port_open(port) {
+    let listener = proc::listener_pid(port);
+    if !answers && (listener.is_some() || proc::port_open(port)) {
         // Something listens. An OpenClaw lock owner that is still booting counts as starting.
-        gw.state = if lock_pid.is_some() {
-            State::Starting
-        } else {
-            State::Foreign
+        gw.state = match (lock_pid, listener.and_then(proc::info)) {
+            (Some(_), _) => State::Starting,
+            (None, Some(info)) if is_gateway_process(&info) => State::Starting,
+            _ => State::Foreign,
         };
     }
+    let pid = lock_pid.or(listener);
     if let Some(pid) = pid.filter(|_| gw.state != State::Foreign) {
         gw.pid = Some(pid);
         gw.process = proc::info(pid);
@@ -236,6 +239,12 @@ pub fn is_launcher(p: &ProcInfo) -> bool {
         a.ends_with("/openclaw") || a.ends_with("openclaw.mjs") || a.contains("/openclaw/dist/")
     });
     has_openclaw && p.cmdline.iter().any(|a| a == "gateway")
+}
+
+/// An OpenClaw gateway process: a launcher (`node …/openclaw gateway run`) or a gateway that
+/// retitled itself `openclaw-gateway`.
+pub fn is_gateway_process(p: &ProcInfo) -> bool {
+    p.cmdline.first().is_some_and(|a| a == "openclaw-gateway") || is_launcher(p)
 }
 
 /// The package root a gateway process runs from, when its command line names one.

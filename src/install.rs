@@ -148,7 +148,7 @@ impl Install {
     }
 }
 
-fn change_time(p: &Path) -> Option<SystemTime> {
+pub fn change_time(p: &Path) -> Option<SystemTime> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(p).ok()?;
     let secs = m.ctime();

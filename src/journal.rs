@@ -28,8 +28,8 @@ pub struct Entry {
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub from: Option<crate::version::Version>,
+    pub to: Option<crate::version::Version>,
     pub outcome: String,
     #[serde(default)]
     pub phase: Option<String>,
@@ -96,8 +96,8 @@ mod tests {
             command: "update".into(),
             started_at: "t".into(),
             finished_at: None,
-            from: Some("2026.9.4".into()),
-            to: Some("2026.9.5".into()),
+            from: Some("2026.9.4".parse().unwrap()),
+            to: Some("2026.9.5".parse().unwrap()),
             outcome: outcome.into(),
             phase: None,
             downtime_ms: None,

@@ -1,9 +1,12 @@
 //! clawkit: keeps OpenClaw installs healthy.
 //!
-//! Pipeline, read from the file tree: `probe` (read-only snapshot: `install`, `node`, `layout`,
-//! `config`, `gateway`, `supervisor`) → `commands::*` build a plan → `steps` mutate under a
-//! `oplock`, with `backup` and `journal`, and one rollback path. Every external program is run
-//! through `exec` from one builder module each (`npm`, `openclaw`, `supervisor::*`).
+//! Pipeline, read from the file tree: `cli` (the request, validated whole by clap) → `probe`
+//! (read-only snapshot: `install`, `node`, `layout`, `config`, `gateway`, `supervisor`) →
+//! `member` (which gateways, each identified) → `commands::*` build a plan
+//! (`commands::update::plan`) → `txn` (one transaction: each change logged with its undo before
+//! it is made, under `oplock`, with `backup`) built from `steps` → `journal`. Every external
+//! program is run through `exec` from one builder module each (`npm`, `openclaw`,
+//! `supervisor::*`).
 
 pub mod backup;
 pub mod cli;
@@ -14,11 +17,11 @@ pub mod exec;
 pub mod exit;
 pub mod gateway;
 pub mod http;
-pub mod inflight;
 pub mod install;
 pub mod journal;
 pub mod layout;
 pub mod logscan;
+pub mod member;
 pub mod node;
 pub mod npm;
 pub mod openclaw;
@@ -31,6 +34,7 @@ pub mod secret;
 pub mod signals;
 pub mod steps;
 pub mod supervisor;
+pub mod txn;
 pub mod version;
 
 use clap::{CommandFactory, Parser};
@@ -44,16 +48,51 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-                _ => Exit::Usage.code(),
-            };
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        Exit::Usage.code()
+                    } else {
+                        0
+                    };
+                }
+                ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+                    // Our own line: clap would echo a 10 KB value back in full.
+                    let arg = match e.get(ContextKind::InvalidArg) {
+                        Some(ContextValue::String(s)) => s.clone(),
+                        _ => "a value".into(),
+                    };
+                    let value = match e.get(ContextKind::InvalidValue) {
+                        Some(ContextValue::String(s)) => s.clone(),
+                        _ => String::new(),
+                    };
+                    let shown: String = value.chars().take(60).collect();
+                    let more = if value.chars().count() > 60 {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    let why = std::error::Error::source(&e)
+                        .map(|s| format!(": {s}"))
+                        .unwrap_or_default();
+                    let why: String = why.chars().take(400).collect();
+                    eprintln!("error: invalid value {shown:?}{more} for {arg}{why}\n\nFor more information, try '--help'.");
+                }
+                _ => {
+                    let _ = e.print();
+                }
+            }
+            return Exit::Usage.code();
         }
     };
     let printer = Printer::new(cli.global.json, cli.global.quiet, &env);
     let result = match &cli.command {
-        Command::Status => commands::status::run(&env, &cli.global, &printer),
+        Command::Status(args) => commands::status::run(&env, &cli.global, args, &printer),
+        Command::Resume => commands::resume::run(&env, &cli.global, &printer),
         Command::Update(args) => commands::update::run(&env, &cli.global, args, &printer),
         Command::Doctor(args) => commands::doctor::run(&env, &cli.global, args, &printer),
         Command::Rollback(args) => commands::rollback::run(&env, &cli.global, args, &printer),
@@ -124,7 +163,8 @@ fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
 fn command_name(c: &Command) -> &'static str {
     use crate::cli::{BackupsCommand, RepairCommand};
     match c {
-        Command::Status => "status",
+        Command::Status(_) => "status",
+        Command::Resume => "resume",
         Command::Update(_) => "update",
         Command::Doctor(_) => "doctor",
         Command::Rollback(_) => "rollback",

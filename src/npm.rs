@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use crate::env::Env;
 use crate::exec::{Cmd, Output};
 use crate::install::PACKAGE;
 use crate::version::Version;
@@ -15,7 +16,8 @@ use crate::version::Version;
 #[derive(Debug, Clone)]
 pub struct Npm {
     pub bin: PathBuf,
-    pub node_dir: Option<PathBuf>,
+    /// The PATH npm runs with: the chosen node's directory first, then the caller's PATH.
+    path: Option<std::ffi::OsString>,
     pub registry: Option<String>,
 }
 
@@ -90,26 +92,46 @@ pub fn explain(out: &Output) -> String {
     }
 }
 
+/// How long one `npm install` may take.
+pub const NPM_DEADLINE: Duration = Duration::from_secs(15 * 60);
+
+/// Runs an install command; its failure explained in one line.
+pub fn run_install(cmd: &Cmd) -> Result<()> {
+    let out = cmd.run()?;
+    if !out.success() {
+        anyhow::bail!(explain(&out));
+    }
+    Ok(())
+}
+
 impl Npm {
-    pub fn new(bin: PathBuf, node_dir: Option<PathBuf>, registry: Option<String>) -> Self {
+    /// npm at `bin`, run with `node_dir` first on the PATH of `env` (install scripts run `node`).
+    pub fn new(
+        bin: PathBuf,
+        node_dir: Option<PathBuf>,
+        registry: Option<String>,
+        env: &Env,
+    ) -> Self {
+        let mut dirs: Vec<PathBuf> = node_dir.into_iter().collect();
+        dirs.extend(env.path_dirs());
         Npm {
             bin,
-            node_dir,
+            path: std::env::join_paths(dirs).ok(),
             registry,
         }
     }
 
+    /// npm from `env`'s PATH.
+    pub fn find(env: &Env, node_dir: Option<PathBuf>, registry: Option<String>) -> Option<Npm> {
+        crate::supervisor::tool(env, "npm").map(|b| Npm::new(b, node_dir, registry, env))
+    }
+
     fn cmd(&self) -> Cmd {
-        let mut c = Cmd::new(&self.bin);
-        if let Some(dir) = &self.node_dir {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let mut dirs = vec![dir.clone()];
-            dirs.extend(std::env::split_paths(&path));
-            if let Ok(p) = std::env::join_paths(dirs) {
-                c = c.env("PATH", p);
-            }
+        let c = Cmd::new(&self.bin);
+        match &self.path {
+            Some(p) => c.env("PATH", p),
+            None => c,
         }
-        c
     }
 
     fn common(&self, c: Cmd) -> Cmd {
@@ -120,10 +142,20 @@ impl Npm {
         }
     }
 
-    /// `npm view <spec> version engines openclaw --json`: resolves a tag to an exact version
-    /// and reads the target's requirements before anything is downloaded.
+    /// `npm view <spec> --json`: resolves a tag to an exact version and reads the target's
+    /// requirements before anything is downloaded. An unreachable registry is refused within
+    /// seconds (one retry, short back-off), not after npm's minute of retries.
     pub fn view(&self, spec: &str, timeout: Duration) -> Result<Value> {
-        let c = self.common(self.cmd().args(["view", spec, "--json"]).timeout(timeout));
+        let c = self.common(
+            self.cmd()
+                .args(["view", spec, "--json"])
+                .args([
+                    "--fetch-retries=1",
+                    "--fetch-retry-mintimeout=500",
+                    "--fetch-retry-maxtimeout=2000",
+                ])
+                .timeout(timeout),
+        );
         let out = c.run().context("could not run npm view")?;
         if !out.success() {
             anyhow::bail!(explain(&out));
@@ -147,11 +179,150 @@ impl Npm {
                 .timeout(timeout),
         )
     }
+
+    /// `npm prefix --global`: where a plain `npm install -g` puts packages.
+    pub fn global_prefix(&self) -> Result<PathBuf> {
+        let out = self
+            .cmd()
+            .args(["prefix", "--global"])
+            .timeout(Duration::from_secs(30))
+            .run_ok()
+            .context("cannot ask npm for its global prefix")?;
+        Ok(PathBuf::from(out.stdout.trim()))
+    }
+}
+
+/// `lib/node_modules/.openclaw-*` directories a crashed npm left behind.
+pub fn leftovers(prefix: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(prefix.join("lib/node_modules"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(".openclaw-"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Is an npm process working on `prefix`'s global packages? A global npm without `--prefix`
+/// (it may use this one) or one whose `--prefix` lies inside it. Other npm runs do not count.
+pub fn running_on(prefix: &Path) -> bool {
+    crate::proc::all_pids().into_iter().any(|pid| {
+        pid != std::process::id()
+            && crate::proc::info(pid).is_some_and(|i| touches(&i.cmdline, prefix))
+    })
+}
+
+pub fn touches(cmdline: &[String], prefix: &Path) -> bool {
+    let Some(start) = cmdline
+        .iter()
+        .take(2)
+        .position(|a| a.ends_with("npm-cli.js") || a.ends_with("/npm") || a == "npm")
+    else {
+        return false;
+    };
+    let args = &cmdline[start + 1..];
+    let global = args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-g" | "--global" | "--location=global"));
+    let npm_prefix = args
+        .iter()
+        .position(|a| a == "--prefix")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--prefix=").map(String::from))
+        });
+    match npm_prefix {
+        Some(p) => Path::new(&p).starts_with(prefix),
+        None => global,
+    }
+}
+
+/// What an npm package tarball says about itself.
+pub struct TarballFacts {
+    pub version: Version,
+    pub engines: Option<String>,
+    pub schemas: Option<Value>,
+}
+
+/// Reads `package/package.json` from an OpenClaw tarball (`--package ./openclaw-X.tgz`).
+pub fn read_tarball(path: &Path) -> Result<TarballFacts, crate::exit::Failure> {
+    use crate::exit::Failure;
+    let refuse = |m: String, f: &str| Failure::refused(m).with_fix(f);
+    let out = Cmd::new("tar")
+        .arg("-xzOf")
+        .arg(path)
+        .arg("package/package.json")
+        .timeout(Duration::from_secs(60))
+        .run()
+        .map_err(|e| {
+            refuse(
+                format!("cannot read {}: {e:#}", path.display()),
+                "check the file",
+            )
+        })?;
+    if !out.success() {
+        return Err(refuse(
+            format!("{} is not an npm package tarball", path.display()),
+            "create one with `npm pack openclaw@VERSION`",
+        ));
+    }
+    let v: Value = serde_json::from_str(&out.stdout).map_err(|_| {
+        refuse(
+            "the tarball's package.json is not JSON".into(),
+            "repack it with npm pack",
+        )
+    })?;
+    if v.get("name").and_then(Value::as_str) != Some(PACKAGE) {
+        return Err(refuse(
+            format!("{} is not the openclaw package", path.display()),
+            "pass an openclaw tarball",
+        ));
+    }
+    let version: Version = v
+        .get("version")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            refuse(
+                "the tarball has no OpenClaw version".into(),
+                "repack it with npm pack",
+            )
+        })?;
+    Ok(TarballFacts {
+        version,
+        engines: v
+            .pointer("/engines/node")
+            .and_then(Value::as_str)
+            .map(String::from),
+        schemas: v.pointer("/openclaw/schemaVersions").cloned(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn which_npm_runs_touch_a_prefix() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let p = Path::new("/opt/oc");
+        assert!(touches(
+            &v("node /usr/lib/npm-cli.js install -g openclaw"),
+            p
+        ));
+        assert!(touches(
+            &v("npm install --global --prefix /opt/oc/lib/clawkit/staging-1 openclaw@1"),
+            p
+        ));
+        assert!(!touches(
+            &v("npm install --global --prefix /other openclaw"),
+            p
+        ));
+        assert!(!touches(&v("npm install left-pad"), p));
+        assert!(!touches(&v("node server.js"), p));
+    }
 
     #[test]
     fn targets() {

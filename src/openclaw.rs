@@ -17,13 +17,19 @@ use crate::version::Version;
 pub struct OpenClaw {
     pub node: PathBuf,
     pub package_root: PathBuf,
+    /// The PATH its commands run with: the node's directory first, then `env`'s PATH.
+    path: Option<std::ffi::OsString>,
 }
 
 impl OpenClaw {
-    pub fn new(node: &Path, package_root: &Path) -> Self {
+    pub fn new(node: &Path, package_root: &Path, env: &crate::env::Env) -> Self {
+        // Child `node` lookups (install scripts, spawn brokers) get the same node.
+        let mut dirs: Vec<PathBuf> = node.parent().map(Path::to_path_buf).into_iter().collect();
+        dirs.extend(env.path_dirs());
         OpenClaw {
             node: node.to_path_buf(),
             package_root: package_root.to_path_buf(),
+            path: std::env::join_paths(dirs).ok(),
         }
     }
 
@@ -38,14 +44,8 @@ impl OpenClaw {
             .env("OPENCLAW_NO_AUTO_UPDATE", "1")
             .env("NO_COLOR", "1")
             .env("FORCE_COLOR", "0");
-        if let Some(node_dir) = self.node.parent() {
-            // Child `node` lookups (install scripts, spawn brokers) get the same node.
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let mut dirs = vec![node_dir.to_path_buf()];
-            dirs.extend(std::env::split_paths(&path));
-            if let Ok(p) = std::env::join_paths(dirs) {
-                c = c.env("PATH", p);
-            }
+        if let Some(p) = &self.path {
+            c = c.env("PATH", p);
         }
         if let Some(l) = layout {
             c = c

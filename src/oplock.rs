@@ -1,5 +1,7 @@
-//! The lock that keeps two clawkit operations off the same profile. An OS file lock: it dies
-//! with its process, so a lock left by a killed clawkit is simply taken over.
+//! The locks that keep two clawkit operations apart: one per profile (`<state>/clawkit/lock`)
+//! and one per install (`<prefix>/lib/clawkit/lock`), so `clawkit update` and
+//! `clawkit --profile work update` on one install cannot both swap it. OS file locks: they die
+//! with their process, so a lock left by a killed clawkit is simply taken over.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -38,11 +40,12 @@ impl OpLock {
             return Err(Failure::new(
                 Exit::Locked,
                 format!(
-                    "another clawkit operation is running on this profile{}",
+                    "another clawkit operation holds {}{}",
+                    path.display(),
                     if holder.is_empty() {
                         String::new()
                     } else {
-                        format!(" ({holder})")
+                        format!(": {holder}")
                     }
                 ),
             )
@@ -51,10 +54,24 @@ impl OpLock {
         }
         file.set_len(0)?;
         file.rewind()?;
-        write!(file, "pid {} {what}", std::process::id())?;
+        write!(
+            file,
+            "`clawkit {what}` (pid {}, since {})",
+            std::process::id(),
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        )?;
         file.flush()?;
         Ok(OpLock { file, path })
     }
+}
+
+/// Takes every lock in `dirs` (deduplicated, in a fixed order, so two operations never wait on
+/// each other) or fails with exit 5 naming the holder. Released when the guards drop.
+pub fn acquire_all(dirs: &[PathBuf], what: &str) -> Result<Vec<OpLock>> {
+    let mut dirs: Vec<PathBuf> = dirs.to_vec();
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter().map(|d| OpLock::acquire(d, what)).collect()
 }
 
 /// True when no clawkit operation holds the lock in `dir`. Opens the lock file read-only and
@@ -89,7 +106,8 @@ mod tests {
         let a = OpLock::acquire(t.path(), "update").unwrap();
         let err = OpLock::acquire(t.path(), "update").unwrap_err();
         assert_eq!(crate::exit::exit_for(&err), Exit::Locked);
-        assert!(err.to_string().contains("pid"));
+        assert!(err.to_string().contains("pid"), "{err}");
+        assert!(err.to_string().contains("`clawkit update`"), "{err}");
         assert!(!is_free(t.path()));
         drop(a);
         assert!(is_free(t.path()));

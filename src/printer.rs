@@ -15,7 +15,7 @@ pub struct Printer {
     pub quiet: bool,
     pub interactive: bool,
     pub unicode: bool,
-    /// Colour only on a terminal, never with `NO_COLOR` or `TERM=dumb` (CI included).
+    /// Colour only on a terminal, never with `NO_COLOR`, `TERM=dumb` or `CI=true`.
     pub color: bool,
 }
 
@@ -37,7 +37,7 @@ impl Printer {
         Printer {
             json,
             quiet,
-            color: tty && env.get("NO_COLOR").is_none() && env.get("TERM") != Some("dumb"),
+            color: tty && !ci && env.get("NO_COLOR").is_none() && env.get("TERM") != Some("dumb"),
             interactive: tty && std::io::stdin().is_terminal() && !ci,
             unicode: lang.to_ascii_uppercase().contains("UTF-8")
                 || lang.to_ascii_uppercase().contains("UTF8"),

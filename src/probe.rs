@@ -41,8 +41,9 @@ pub struct Snapshot {
     pub split: Vec<String>,
     /// The package directory was replaced after the running gateway started (1011 state).
     pub install_changed: bool,
-    /// The id of an update that was killed in its outage window (`clawkit update --resume`).
-    pub interrupted_update: Option<String>,
+    /// Operations whose clawkit was killed before they ended (`clawkit resume` finishes them).
+    #[serde(skip)]
+    pub interrupted: Vec<crate::txn::Pending>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,7 +52,11 @@ pub enum Verdict {
     Ok,
     Skew,
     SplitInstall,
+    /// The config was written by a newer release than the installed one: it refuses to start.
+    ConfigNewer,
     GatewayDown,
+    /// A clawkit operation was killed before it ended.
+    Interrupted,
     NotInstalled,
 }
 
@@ -61,7 +66,9 @@ impl Verdict {
             Verdict::Ok => "ok",
             Verdict::Skew => "skew",
             Verdict::SplitInstall => "split-install",
+            Verdict::ConfigNewer => "config-newer",
             Verdict::GatewayDown => "gateway-down",
+            Verdict::Interrupted => "interrupted",
             Verdict::NotInstalled => "not-installed",
         }
     }
@@ -71,10 +78,17 @@ impl Snapshot {
     pub fn take(env: &Env, target: &Target) -> Result<Snapshot> {
         let layout = layout::resolve(env, &target.profile, target.port)?;
         let config = Config::load(&layout.config_path);
-        let (port, port_from) = match (layout.port_override, config.port) {
-            (Some((p, from)), _) => (p, from),
-            (None, Some(p)) => (p, "config gateway.port"),
-            (None, None) => (layout::DEFAULT_PORT, "default"),
+        // A running gateway's state-dir lock says which port it owns, whatever the config or
+        // the environment say now (it may have been started with --port).
+        let live_lock_port = gateway::read_locks(&layout)
+            .into_iter()
+            .filter(|l| !l.stale && l.pid.is_some_and(crate::proc::alive))
+            .find_map(|l| l.port);
+        let (port, port_from) = match (live_lock_port, layout.port_override, config.port) {
+            (Some(p), _, _) => (p, "gateway lock"),
+            (None, Some((p, from)), _) => (p, from),
+            (None, None, Some(p)) => (p, "config gateway.port"),
+            (None, None, None) => (layout::DEFAULT_PORT, "default"),
         };
 
         let mut installs = install::discover(env);
@@ -106,7 +120,7 @@ impl Snapshot {
             if let (Some(inst), Some(node)) = (&install, &node) {
                 if let Some(root) = inst.package_root.as_ref().filter(|_| inst.usable()) {
                     if let Some(v) =
-                        OpenClaw::new(&node.path, root).gateway_runtime_version(&layout, port)
+                        OpenClaw::new(&node.path, root, env).gateway_runtime_version(&layout, port)
                     {
                         gateway.version = Some(v);
                         gateway.version_source = Some("openclaw gateway call status");
@@ -114,12 +128,14 @@ impl Snapshot {
                 }
             }
         }
-        let supervisor = supervisor::detect(
-            env,
-            &layout,
-            &gateway,
-            install.as_ref().and_then(|i| i.package_root.as_deref()),
-        );
+        // A retitled gateway's command line is rebuilt from the install it actually runs
+        // (identified from its own PATH), not from whichever CLI clawkit was pointed at.
+        let mut supervisor = supervisor::detect(env, &layout, &gateway, None);
+        if supervisor.kind == supervisor::Kind::Unmanaged && supervisor.relaunch.is_none() {
+            if let Some(root) = crate::member::origin(&gateway, &supervisor).root() {
+                supervisor = supervisor::detect(env, &layout, &gateway, Some(root));
+            }
+        }
 
         let mut split = Vec::new();
         let usable: Vec<&Install> = installs.iter().filter(|i| i.usable()).collect();
@@ -184,9 +200,12 @@ impl Snapshot {
             _ => false,
         };
 
-        let interrupted_update = crate::inflight::interrupted(&layout).map(|r| r.id);
+        let interrupted = crate::txn::pending(
+            &layout.state_dir,
+            install.as_ref().and_then(|i| i.prefix.as_deref()),
+        );
         Ok(Snapshot {
-            interrupted_update,
+            interrupted,
             layout,
             config,
             port,
@@ -205,7 +224,50 @@ impl Snapshot {
         self.install.as_ref().and_then(|i| i.version.as_ref())
     }
 
+    /// The id of the first interrupted operation, if any.
+    pub fn interrupted_id(&self) -> Option<&str> {
+        self.interrupted.first().map(|p| p.record.id.as_str())
+    }
+
+    /// The node that runs (or will run) this profile's gateway: the service's, else the running
+    /// gateway's own executable, else the first `node` on PATH. Every command uses this one
+    /// decision (engines checks, migrations, the OpenClaw CLI clawkit runs).
+    pub fn gateway_node(&self, env: &Env) -> Option<Node> {
+        let is_node = |p: &std::path::Path| {
+            p.is_absolute()
+                && p.exists()
+                && p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with("node"))
+        };
+        let same_as_path = |p: &std::path::Path| {
+            self.node
+                .as_ref()
+                .filter(|n| std::fs::canonicalize(&n.path).ok() == std::fs::canonicalize(p).ok())
+        };
+        if let Some(n) = self.supervisor.node.as_deref().filter(|n| is_node(n)) {
+            return Some(same_as_path(n).cloned().unwrap_or_else(|| Node::at(n)));
+        }
+        let running_exe = self
+            .gateway
+            .launcher
+            .as_ref()
+            .or(self.gateway.process.as_ref())
+            .and_then(|p| p.exe.clone())
+            .filter(|e| is_node(e));
+        if let Some(exe) = running_exe {
+            return Some(
+                same_as_path(&exe)
+                    .cloned()
+                    .unwrap_or_else(|| Node::at(&exe)),
+            );
+        }
+        self.node.clone().or_else(|| Node::on_path(env))
+    }
+
     pub fn verdict(&self) -> Verdict {
+        if !self.interrupted.is_empty() {
+            return Verdict::Interrupted;
+        }
         let Some(cli) = self.cli_version() else {
             return Verdict::NotInstalled;
         };
@@ -217,10 +279,22 @@ impl Snapshot {
         if !self.split.is_empty() {
             return Verdict::SplitInstall;
         }
+        if self.config_newer().is_some() {
+            return Verdict::ConfigNewer;
+        }
         if self.gateway.state != State::Running {
             return Verdict::GatewayDown;
         }
         Verdict::Ok
+    }
+
+    /// The release that last wrote the config, when it is newer than the installed CLI.
+    pub fn config_newer(&self) -> Option<&crate::version::Version> {
+        let cli = self.cli_version()?;
+        self.config
+            .last_touched_version
+            .as_ref()
+            .filter(|w| *w > cli)
     }
 
     /// One sentence for the verdict, and the command that fixes it.
@@ -246,6 +320,24 @@ impl Snapshot {
                     _ => "the OpenClaw package was replaced after the gateway started: new connections fail with `1011 gateway install changed`".to_string(),
                 };
                 (msg, Some(format!("clawkit update{profile_flag}")))
+            }
+            Verdict::Interrupted => {
+                let pend = &self.interrupted[0];
+                (
+                    crate::txn::describe(pend),
+                    Some(format!("clawkit{profile_flag} resume")),
+                )
+            }
+            Verdict::ConfigNewer => {
+                let written = self.config_newer().map(|v| v.to_string()).unwrap_or_default();
+                (
+                    format!(
+                        "the config was last written by OpenClaw {written}, newer than the installed {cli}: this OpenClaw refuses to start on it"
+                    ),
+                    Some(format!(
+                        "clawkit update{profile_flag} --to {written}  (or go back to the state of {cli}: clawkit rollback, or clawkit backups restore <id>)"
+                    )),
+                )
             }
             Verdict::SplitInstall => (
                 self.split.join("; "),
@@ -299,7 +391,7 @@ impl Snapshot {
                 } else {
                     format!("no usable OpenClaw install: {}", broken.join("; "))
                 };
-                (msg, Some("clawkit update --yes  (installs the latest release)".into()))
+                (msg, Some("clawkit update --install --yes  (installs the latest release)".into()))
             }
         }
     }
@@ -343,127 +435,4 @@ pub fn profiles(env: &Env) -> Result<Vec<Profile>> {
     }
     out[1..].sort_by(|a, b| a.name().cmp(&b.name()));
     Ok(out)
-}
-
-/// Another profile's gateway that runs from the same install as `snap`'s.
-#[derive(Debug, Clone)]
-pub struct Sibling {
-    pub layout: Layout,
-    pub port: u16,
-    pub gateway: Gateway,
-    pub supervisor: Supervisor,
-    /// The package root could not be read (retitled process): assumed from its version.
-    pub assumed: bool,
-}
-
-/// Every other running gateway whose code comes from `snap`'s install: other profiles in HOME
-/// (`~/.openclaw`, `~/.openclaw-*`) and custom state dirs of running gateways. Replacing the
-/// package breaks all of them, so an update stops and restarts them too.
-pub fn siblings(env: &Env, snap: &Snapshot) -> Vec<Sibling> {
-    let Some(install) = snap.install.as_ref().filter(|i| i.usable()) else {
-        return Vec::new();
-    };
-    let Some(root) = install.package_root.as_ref() else {
-        return Vec::new();
-    };
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
-    let home = &snap.layout.home;
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir(home)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| {
-                    let n = e.file_name();
-                    let n = n.to_string_lossy();
-                    (n == ".openclaw" || n.starts_with(".openclaw-")) && e.path().is_dir()
-                })
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    for pid in crate::proc::all_pids() {
-        let Some(info) = crate::proc::info(pid) else {
-            continue;
-        };
-        let retitled = info
-            .cmdline
-            .first()
-            .is_some_and(|a| a == "openclaw-gateway");
-        if !(retitled || gateway::is_launcher(&info)) {
-            continue;
-        }
-        let Some(penv) = crate::proc::environ(pid) else {
-            continue;
-        };
-        let var = |key: &str| {
-            penv.iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| PathBuf::from(v))
-        };
-        // Only this user's gateways that share our home: another HOME is another setup.
-        let their_home = var("OPENCLAW_HOME").or_else(|| var("HOME"));
-        if their_home.as_deref() != Some(home.as_path()) {
-            continue;
-        }
-        if let Some(dir) = var("OPENCLAW_STATE_DIR") {
-            candidates.push(dir);
-        }
-    }
-    candidates.sort();
-    candidates.dedup();
-    let mine = std::fs::canonicalize(&snap.layout.state_dir)
-        .unwrap_or_else(|_| snap.layout.state_dir.clone());
-    let mut out = Vec::new();
-    for dir in candidates {
-        if std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()) == mine {
-            continue;
-        }
-        let probe_layout = Layout::for_state_dir(home, &dir, None);
-        let live = gateway::read_locks(&probe_layout)
-            .into_iter()
-            .find(|l| !l.stale && l.pid.is_some_and(crate::proc::alive) && l.port.is_some());
-        let Some(lock) = live else { continue };
-        let layout = Layout::for_state_dir(home, &dir, lock.config_path.clone());
-        let port = lock.port.unwrap_or(crate::layout::DEFAULT_PORT);
-        let token = Config::load(&layout.config_path).token;
-        let gw = gateway::probe(&layout, port, token.as_ref());
-        if !gw.up() {
-            continue;
-        }
-        let sup = supervisor::detect(env, &layout, &gw, Some(&root));
-        let rebuilt = sup.relaunch.as_ref().is_some_and(|r| r.reconstructed);
-        // A retitled gateway's children (9.5+'s spawn broker) still name the package.
-        let child_root = gw.pid.and_then(|pid| {
-            crate::proc::children(pid)
-                .into_iter()
-                .filter_map(crate::proc::info)
-                .find_map(|c| gateway::package_root_of(&c))
-        });
-        let known_root = match (&sup.package_root, rebuilt) {
-            (Some(r), false) => Some(r.clone()),
-            _ => child_root.map(|r| std::fs::canonicalize(&r).unwrap_or(r)),
-        };
-        let (same, assumed) = match (known_root, rebuilt) {
-            (Some(r), _) => (r == root, false),
-            _ => {
-                let replaced_after_start = matches!(
-                    (install.replaced_at, gw.process.as_ref().and_then(|p| p.started_at)),
-                    (Some(r), Some(s)) if r > s
-                );
-                (
-                    (gw.version.is_some() && gw.version == install.version) || replaced_after_start,
-                    true,
-                )
-            }
-        };
-        if same {
-            out.push(Sibling {
-                layout,
-                port,
-                gateway: gw,
-                supervisor: sup,
-                assumed,
-            });
-        }
-    }
-    out
 }

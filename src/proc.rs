@@ -267,6 +267,43 @@ pub fn port_open(port: u16) -> bool {
     .any(|a| TcpStream::connect_timeout(a, t).is_ok())
 }
 
+/// The files a process has open (`/proc/PID/fd` targets that are paths).
+#[cfg(target_os = "linux")]
+pub fn open_files(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter(|t| t.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn open_files(_pid: u32) -> Vec<PathBuf> {
+    Vec::new()
+}
+
+/// Processes other than clawkit that have a file under `dir` open, files under `ignore` aside
+/// (an OpenClaw process working on a state dir holds its database and lock files open; a
+/// `tail -f` on a log does not count).
+pub fn holders_under(dir: &std::path::Path, ignore: &[PathBuf]) -> Vec<u32> {
+    let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let dir = canon(dir);
+    let ignore: Vec<PathBuf> = ignore.iter().map(|p| canon(p)).collect();
+    let me = std::process::id();
+    all_pids()
+        .into_iter()
+        .filter(|p| *p != me)
+        .filter(|p| {
+            open_files(*p)
+                .iter()
+                .any(|f| f.starts_with(&dir) && !ignore.iter().any(|i| f.starts_with(i)))
+        })
+        .collect()
+}
+
 /// Sends a signal; false when the process was already gone.
 pub fn signal(pid: u32, sig: nix::sys::signal::Signal) -> bool {
     pid > 0

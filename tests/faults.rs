@@ -6,29 +6,21 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{cli_version, json_out, running, state_hash, unmanaged, update, wait_for, Sandbox};
+use support::{
+    assert_unlocked, cli_version, install_record, json_out, record_changes, running, staging_dirs,
+    state_hash, unmanaged, update, wait_for, Sandbox,
+};
 
 fn uptime(sb: &Sandbox) -> u64 {
     sb.startupz()
         .and_then(|v| v["uptimeMs"].as_u64())
         .unwrap_or(0)
-}
-
-/// The lock is free again after every run.
-fn assert_unlocked(sb: &Sandbox) {
-    use fs4::fs_std::FileExt;
-    let p = sb.state_dir().join("clawkit/lock");
-    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(p) {
-        assert!(
-            f.try_lock_exclusive().unwrap(),
-            "the clawkit lock is still held"
-        );
-    }
 }
 
 fn spawn_update(sb: &Sandbox, args: &[&str]) -> std::process::Child {
@@ -81,8 +73,8 @@ fn npm_timeout_while_staging_is_refused() {
         .unwrap()
         .contains("the gateway was not touched"));
     assert!(uptime(&sb) > up);
-    let work = sb.prefix.join("lib/clawkit");
-    assert!(!work.exists() || std::fs::read_dir(&work).unwrap().count() == 0);
+    assert!(staging_dirs(&sb).is_empty(), "staging removed");
+    assert_unlocked(&sb);
 }
 
 /// Fault 3: npm is SIGKILLed while staging.
@@ -119,11 +111,7 @@ fn npm_killed_while_staging_is_refused_and_cleaned() {
         .unwrap()
         .contains("killed by a signal"));
     assert!(uptime(&sb) > up);
-    let work = sb.prefix.join("lib/clawkit");
-    assert!(
-        !work.exists() || std::fs::read_dir(&work).unwrap().count() == 0,
-        "staging removed"
-    );
+    assert!(staging_dirs(&sb).is_empty(), "staging removed");
     assert_unlocked(&sb);
 }
 
@@ -181,21 +169,27 @@ fn gateway_that_will_not_stop_is_killed() {
 }
 
 /// Fault 13: clawkit is SIGKILLed in the outage window; the next clawkit notices and
-/// `clawkit update --resume` brings the gateway back on the old version.
+/// `clawkit resume` ends the orphaned migration, undoes the update and verifies the old version.
 #[test]
 fn sigkill_in_the_outage_window_is_resumed() {
     let sb = unmanaged("2026.9.4");
     let before = state_hash(&sb.state_dir());
     let mut child = spawn_update(&sb, &["--to", "2026.10.9"]);
-    assert!(wait_for(Duration::from_secs(60), || sb
-        .startupz()
-        .is_none()));
-    std::thread::sleep(Duration::from_millis(500));
+    let record = install_record(&sb);
+    // Kill while the (slow) migration runs: the record shows a pending state change.
+    assert!(wait_for(Duration::from_secs(60), || record_changes(
+        &record
+    )
+    .last()
+    .is_some_and(|c| c == "state…")));
+    std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(running(&sb).is_none(), "the gateway is down after the kill");
     let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(3));
     let doc = json_out(&status);
+    assert_eq!(doc["verdict"], "interrupted", "{doc:#}");
     assert!(
         doc["interrupted_update"]
             .as_str()
@@ -203,46 +197,80 @@ fn sigkill_in_the_outage_window_is_resumed() {
             .contains("2026.9.4-to-2026.10.9"),
         "{doc:#}"
     );
+    assert_eq!(doc["interrupted"][0]["command"], "update", "{doc:#}");
     let doctor = json_out(&sb.clawkit().args(["doctor", "--json"]).output().unwrap());
-    let last = doctor["checks"]
+    let check = doctor["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == "last-update")
+        .find(|c| c["id"] == "interrupted")
         .unwrap()
         .clone();
-    assert_eq!(last["status"], "fail", "{last:#}");
+    assert_eq!(check["status"], "fail", "{check:#}");
     assert!(
-        last["fix"].as_str().unwrap().contains("--resume"),
-        "{last:#}"
+        check["fix"].as_str().unwrap().contains("clawkit resume"),
+        "{check:#}"
     );
-    let (code, doc, _) = update(&sb, &["--resume"]);
-    assert_eq!(code, 4, "{doc:#}");
-    // The migration the killed clawkit had started was still running: --resume ended it first.
+    let out = sb.clawkit().args(["resume", "--json"]).output().unwrap();
+    support::assert_no_secret(&out);
+    let doc = json_out(&out);
+    assert_eq!(out.status.code(), Some(4), "{doc:#}");
+    assert_eq!(doc["outcome"], "rolled-back", "{doc:#}");
+    // The migration the killed clawkit had started was still running: the resume ended it first.
+    let steps = doc["resumed"][0]["steps"].as_array().unwrap();
     assert!(
-        doc["steps"]
-            .as_array()
-            .unwrap()
+        steps
             .iter()
-            .any(|s| s["name"] == "resume: stop the orphaned migration"),
+            .any(|s| s["name"] == "resume: stop the orphaned OpenClaw command"),
+        "{doc:#}"
+    );
+    // It took a safety backup of what was there before restoring the old one.
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["name"].as_str().unwrap().starts_with("resume: back up")),
         "{doc:#}"
     );
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
     assert_eq!(cli_version(&sb), "2026.9.4");
     assert_eq!(state_hash(&sb.state_dir()), before);
-    assert!(!sb.state_dir().join("clawkit/inflight.json").exists());
+    assert!(!record.exists());
     let status = json_out(&sb.clawkit().args(["status", "--json"]).output().unwrap());
     assert_eq!(status["interrupted_update"], Value::Null);
     assert_eq!(status["verdict"], "ok");
+    assert_unlocked(&sb);
 }
 
-/// Fault 15: a lock file left by a dead clawkit does not block.
+/// Fault 15: a lock held by a clawkit that was then killed does not block: the OS releases it.
 #[test]
-fn stale_clawkit_lock_is_taken_over() {
+fn lock_of_a_killed_clawkit_is_taken_over() {
     let sb = unmanaged("2026.9.4");
     let dir = sb.state_dir().join("clawkit");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lock"), "pid 999999 update").unwrap();
+    let lock = dir.join("lock");
+    // A real holder of the lock: a process with an exclusive flock on the file.
+    let mut holder = Command::new("flock")
+        .arg("--exclusive")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(5), || {
+        use fs4::fs_std::FileExt;
+        std::fs::File::open(&lock).is_ok_and(|f| !f.try_lock_exclusive().unwrap_or(true))
+    }));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 5, "held: {doc:#}");
+    assert_eq!(doc["outcome"], "locked");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    // SIGKILL the holder (and its child): the lock dies with it.
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(holder.id() as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    holder.wait().unwrap();
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_unlocked(&sb);
@@ -261,7 +289,7 @@ fn npm_leftovers_are_cleaned() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|s| s["name"] == "clean npm leftovers"));
+        .any(|s| s["name"] == "clean up earlier leftovers"));
 }
 
 /// Fault 17: a corrupt JSON-era paired.json is backed up byte for byte before any migration.
@@ -361,7 +389,7 @@ fn in_place_update_and_its_rollback() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|s| s["name"] == "rollback: reinstall 2026.9.5"));
+        .any(|s| s["name"] == "undo: reinstall 2026.9.5"));
     assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
     assert_eq!(state_hash(&sb.state_dir()), before);
 }
@@ -401,7 +429,7 @@ fn hostile_arguments_are_refused() {
         let out = sb.clawkit().args(&args).arg("--yes").output().unwrap();
         let code = out.status.code().unwrap();
         assert!(
-            matches!(code, 2 | 3 | 6),
+            matches!(code, 2 | 6),
             "{args:?}: exit {code}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -416,50 +444,53 @@ fn hostile_arguments_are_refused() {
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
 }
 
-/// Fault 12: Ctrl-C while the gateway is being stopped: clawkit finishes, the gateway runs.
+/// Fault 12: Ctrl-C while the gateway is being stopped: the stop completes (half-stopped is the
+/// one state to avoid), then the transaction undoes: the old gateway runs again.
 #[test]
-fn ctrl_c_during_the_stop_finishes_with_a_running_gateway() {
+fn ctrl_c_during_the_stop_undoes_to_a_running_gateway() {
     let sb = Sandbox::new();
     sb.install("2026.9.4");
     sb.config();
     sb.start_gateway_with(&[("FAKE_OPENCLAW_SLOW_STOP_MS", "3000")], sb.port);
-    let child = spawn_update(&sb, &["--to", "2026.9.5"]);
-    // The stop has begun when the journal says so; the gateway is still up for ~3 s.
-    let journal = sb.state_dir().join("clawkit/journal.jsonl");
-    assert!(wait_for(Duration::from_secs(60), || {
-        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"stopping\""))
-    }));
-    std::thread::sleep(Duration::from_millis(500));
-    support::sigint(&child);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(
-        err.contains("finishing so the gateway is not left stopped"),
-        "{err}"
-    );
-    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
-    assert_unlocked(&sb);
-}
-
-/// Fault 12: Ctrl-C while a failed update is being rolled back: the rollback finishes.
-#[test]
-fn ctrl_c_during_the_rollback_finishes_it() {
-    let sb = unmanaged("2026.9.4");
     let before = state_hash(&sb.state_dir());
-    let child = spawn_update(&sb, &["--to", "2026.10.1"]);
-    let journal = sb.state_dir().join("clawkit/journal.jsonl");
-    assert!(wait_for(Duration::from_secs(60), || {
-        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"rolling-back\""))
-    }));
+    let child = spawn_update(&sb, &["--to", "2026.9.5"]);
+    // The stop has begun when the record logs it; the gateway is still up for ~3 s.
+    let record = install_record(&sb);
+    assert!(wait_for(Duration::from_secs(60), || record_changes(
+        &record
+    )
+    .first()
+    .is_some_and(|c| c == "stop…")));
+    std::thread::sleep(Duration::from_millis(500));
     support::sigint(&child);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
-        err.contains("finishing so the gateway is not left stopped"),
+        err.contains("undoing the changes so the gateway is not left stopped"),
         "{err}"
     );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert!(!record.exists());
+    assert_unlocked(&sb);
+}
+
+/// Fault 12: Ctrl-C while a failed update is being undone: the undo finishes.
+#[test]
+fn ctrl_c_during_the_undo_finishes_it() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let child = spawn_update(&sb, &["--to", "2026.10.1"]);
+    let journal = sb.state_dir().join("clawkit/journal.jsonl");
+    assert!(wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"undoing\""))
+    }));
+    support::sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
     assert_eq!(state_hash(&sb.state_dir()), before);
     assert_unlocked(&sb);

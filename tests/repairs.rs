@@ -141,7 +141,7 @@ fn backups_list_show_and_restore_with_modes() {
     assert_eq!(std::fs::read(&cfg).unwrap(), backed_up);
     assert!(running(&sb).is_some());
     // The restore made a safety backup of the broken state first.
-    let safety = Path::new(doc["safety_backup"].as_str().unwrap());
+    let safety = Path::new(doc["backup"].as_str().unwrap());
     assert_eq!(
         std::fs::read(safety.join("files/openclaw.json")).unwrap(),
         b"{ broken"
@@ -196,7 +196,7 @@ fn rollback_returns_to_the_previous_version_and_state() {
     assert_eq!(doc["to"], "2026.9.4");
     let (code, doc) = run(&sb, &["rollback", "--yes"]);
     assert_eq!(code, 0, "{doc:#}");
-    assert_eq!(doc["outcome"], "done");
+    assert_eq!(doc["outcome"], "rolled-back");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
     assert_eq!(
         std::fs::read(sb.state_dir().join("openclaw.json")).unwrap(),
@@ -358,7 +358,10 @@ fn repair_pairing_restores_the_state_when_the_gateway_does_not_come_back() {
     let (code, doc) = run(&sb, &["repair", "pairing", "--yes"]);
     assert_eq!(code, 1, "{doc:#}");
     assert!(
-        doc["error"].as_str().unwrap().contains("restored from"),
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("restored the state from"),
         "{doc:#}"
     );
     assert!(doc["backup"].as_str().is_some());

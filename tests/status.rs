@@ -45,7 +45,8 @@ fn ok_with_unmanaged_gateway() {
     assert_eq!(doc["gateway"]["pid"], pid);
     assert_eq!(doc["supervisor"]["kind"], "unmanaged");
     assert_eq!(doc["port"], sb.port);
-    assert_eq!(doc["port_from"], "config gateway.port");
+    // A running gateway's state-dir lock says which port it owns.
+    assert_eq!(doc["port_from"], "gateway lock");
 }
 
 #[test]

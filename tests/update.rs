@@ -211,11 +211,23 @@ fn engines_mismatch_is_refused_before_download() {
         doc["error"].as_str().unwrap().contains("needs Node >=99"),
         "{doc:#}"
     );
-    assert!(
-        !sb.prefix.join("lib/clawkit").exists(),
-        "nothing was staged"
-    );
+    assert!(staging_dirs(&sb).is_empty(), "nothing was staged");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+/// `lib/clawkit/staging-*` directories (the install's lock lives beside them).
+fn staging_dirs(sb: &Sandbox) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(sb.prefix.join("lib/clawkit"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("staging-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
@@ -236,11 +248,7 @@ fn npm_failure_while_staging_never_stops_the_gateway() {
         .any(|s| s["name"].as_str().unwrap().starts_with("stop")));
     let now = sb.startupz().unwrap();
     assert!(now["uptimeMs"].as_u64() > before["uptimeMs"].as_u64());
-    let work = sb.prefix.join("lib/clawkit");
-    assert!(
-        !work.exists() || std::fs::read_dir(&work).unwrap().count() == 0,
-        "staging cleaned up"
-    );
+    assert!(staging_dirs(&sb).is_empty(), "staging cleaned up");
 }
 
 fn assert_rolled_back(
@@ -403,7 +411,10 @@ fn repairs_skew_after_naive_npm_install() {
     assert_eq!(status.status.code(), Some(3));
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
     assert_eq!(code, 0, "{doc:#}");
-    assert_eq!(doc["outcome"], "updated");
+    // The CLI already was on 2026.9.5: only the gateway was restarted (and journalled so, which
+    // keeps it out of `clawkit rollback`'s way).
+    assert_eq!(doc["outcome"], "restarted");
+    assert_eq!(doc["mode"], "restart-only");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
     let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
     assert_eq!(
@@ -418,7 +429,15 @@ fn repairs_skew_after_naive_npm_install() {
 fn fresh_machine_installs_and_verifies_cli() {
     let sb = Sandbox::new();
     let prefix = sb.prefix.to_str().unwrap().to_string();
-    let (code, doc, out) = update(&sb, &["--to", "2026.9.5", "--prefix", &prefix]);
+    // Without --install an empty prefix is refused: a typo must not install OpenClaw elsewhere.
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--prefix", &prefix]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["fix"].as_str().unwrap().contains("--install"),
+        "{doc:#}"
+    );
+    assert!(!sb.prefix.join("lib/node_modules/openclaw").exists());
+    let (code, doc, out) = update(&sb, &["--to", "2026.9.5", "--prefix", &prefix, "--install"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["from"], Value::Null);
     assert_eq!(cli_version(&sb), "2026.9.5");
@@ -437,8 +456,7 @@ fn ctrl_c_while_staging_changes_nothing() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
-    let work = sb.prefix.join("lib/clawkit");
-    assert!(wait_for(Duration::from_secs(20), || work.exists()));
+    assert!(wait_for(Duration::from_secs(20), || !staging_dirs(&sb).is_empty()));
     std::thread::sleep(Duration::from_millis(500));
     support::sigint(&child);
     let out = child.wait_with_output().unwrap();
@@ -454,16 +472,13 @@ fn ctrl_c_while_staging_changes_nothing() {
         "{doc:#}"
     );
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
-    assert_eq!(
-        std::fs::read_dir(&work).unwrap().count(),
-        0,
-        "staging removed"
-    );
+    assert!(staging_dirs(&sb).is_empty(), "staging removed");
 }
 
 #[test]
-fn ctrl_c_in_the_outage_window_finishes_with_a_running_gateway() {
+fn ctrl_c_in_the_outage_window_undoes_to_a_running_gateway() {
     let sb = unmanaged("2026.9.4");
+    let state_before = state_hash(&sb.state_dir());
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("clawkit"));
     cmd.env_clear()
         .envs(sb.env())
@@ -479,12 +494,17 @@ fn ctrl_c_in_the_outage_window_finishes_with_a_running_gateway() {
     support::sigint(&child);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
-        err.contains("finishing so the gateway is not left stopped"),
+        err.contains("undoing the changes so the gateway is not left stopped"),
         "{err}"
     );
-    assert_eq!(running(&sb).as_deref(), Some("2026.10.9"));
+    let doc = json_out(&out);
+    assert_eq!(doc["outcome"], "rolled-back", "{doc:#}");
+    assert!(doc["error"].as_str().unwrap().contains("SIGINT"), "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), state_before);
 }
 
 #[test]

@@ -9,13 +9,16 @@ use crate::backup::{self, Backup};
 use crate::cli::{BackupsCommand, Global};
 use crate::env::Env;
 use crate::exit::{Exit, Failure};
-use crate::oplock::OpLock;
+use crate::member;
 use crate::printer::{Printer, BOLD, DIM};
 use crate::probe::Snapshot;
-use crate::steps::{self, Bracketed, Recorder};
+use crate::txn::{Begin, Scope, Txn};
 
 pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<Exit> {
-    let snap = Snapshot::take(env, &super::target(g)?)?;
+    if let BackupsCommand::Restore { id, yes, dry_run } = cmd {
+        return restore(env, g, id, *yes, *dry_run, p);
+    }
+    let snap = Snapshot::take(env, &super::target(g))?;
     let all = backup::list(&snap.layout);
     match cmd {
         BackupsCommand::List => {
@@ -68,8 +71,11 @@ pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<E
             p.line(format!(
                 "  {} ({} → {})",
                 b.manifest.reason,
-                b.manifest.from.as_deref().unwrap_or("-"),
-                b.manifest.to.as_deref().unwrap_or("-")
+                b.manifest
+                    .from
+                    .as_ref()
+                    .map_or("-".into(), |v| v.to_string()),
+                b.manifest.to.as_ref().map_or("-".into(), |v| v.to_string())
             ));
             for e in &b.manifest.entries {
                 p.line(format!(
@@ -81,9 +87,7 @@ pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<E
             }
             Ok(Exit::Ok)
         }
-        BackupsCommand::Restore { id, yes, dry_run } => {
-            restore(env, &snap, &all, id, *yes, *dry_run, p)
-        }
+        BackupsCommand::Restore { .. } => unreachable!("handled above"),
     }
 }
 
@@ -96,36 +100,21 @@ fn summary(b: &Backup) -> serde_json::Value {
     })
 }
 
-fn restore(
-    env: &Env,
-    snap: &Snapshot,
-    all: &[Backup],
-    id: &str,
-    yes: bool,
-    dry_run: bool,
-    p: &Printer,
-) -> Result<Exit> {
-    let b = super::history::by_prefix(all, id, |b| &b.manifest.id, "backup")?;
-    let _lock = if dry_run {
-        None
+fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printer) -> Result<Exit> {
+    let (locks, snap) = if dry_run {
+        (Vec::new(), Snapshot::take(env, &super::target(g))?)
     } else {
-        Some(OpLock::acquire(
-            &snap.layout.clawkit_dir(),
-            "backups restore",
-        )?)
+        super::lock_and_resume(env, g, p, "backups restore")?
     };
+    let all = backup::list(&snap.layout);
+    let b = super::history::by_prefix(&all, id, |b| &b.manifest.id, "backup")?;
     b.verify().map_err(|e| {
         Failure::refused(format!("{e:#}")).with_fix("pick another backup: clawkit backups list")
     })?;
     let has = |p: &str| b.manifest.entries.iter().any(|e| e.path == p);
     // The backup's era: from the release it was taken of (update backups record it), else files.
-    let json_era_backup = match b
-        .manifest
-        .from
-        .as_deref()
-        .and_then(|v| v.parse::<crate::version::Version>().ok())
-    {
-        Some(v) => v < crate::version::Version::new(2026, 8, 1),
+    let json_era_backup = match &b.manifest.from {
+        Some(v) => *v < crate::version::Version::new(2026, 8, 1),
         None => has("devices/paired.json") || has("identity/device-auth.json"),
     } && (has("devices/paired.json") || has("identity/device-auth.json"));
     let era_now = crate::pairing::era(&snap.layout, snap.cli_version());
@@ -136,8 +125,18 @@ fn restore(
         .with_fix("use `clawkit rollback` to return to the release that wrote this backup, with its package")
         .into());
     }
-    let mut notes = Vec::new();
-    let members = steps::members(env, snap, false, false, true, &mut notes)?;
+    let root = snap.install.as_ref().and_then(|i| i.package_root.clone());
+    let selection = member::select(
+        env,
+        &snap,
+        None,
+        member::Options {
+            siblings: false,
+            start: false,
+            restart: true,
+        },
+    )?;
+    let members = selection.members;
     p.line(format!(
         "restore {} into {} ({} entries); the current state is backed up first{}",
         b.manifest.id,
@@ -151,74 +150,68 @@ fn restore(
     ));
     if dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "backups restore", "outcome": "planned", "backup": summary(b)}));
+            p.json(&json!({"schema": 1, "command": "backups restore", "outcome": "planned", "exit_code": 0,
+                "backup": summary(b), "error": null, "fix": null}));
         }
         return Ok(Exit::Ok);
     }
-    if !yes {
-        if !p.interactive {
-            return Err(Failure::refused("restoring overwrites the current state")
-                .with_fix("pass --yes to confirm")
-                .into());
-        }
-        p.line("Proceed? [y/N] ");
-        let mut a = String::new();
-        std::io::stdin().read_line(&mut a)?;
-        if !matches!(a.trim(), "y" | "Y" | "yes") {
-            return Err(Failure::refused("restore cancelled; nothing was changed").into());
-        }
+    super::confirm(p, yes, "restoring overwrites the current state")?;
+    if let Err(e) = backup::check_space(&snap.layout) {
+        return Err(Failure::refused(format!("{e:#}"))
+            .with_fix("free disk space, then retry")
+            .into());
     }
-    let mut rec = Recorder::new(p);
-    let safety_id = format!("{}-before-restore", backup::stamp(SystemTime::now()));
-    let layout = snap.layout.clone();
-    let mut change = |rec: &mut Recorder| {
-        rec.run(&format!("restore {}", b.manifest.id), |_| {
-            b.restore(&layout)?;
-            Ok((
-                (),
-                format!("{} entries byte-identical", b.manifest.entries.len()),
-            ))
-        })
-    };
-    let mut undo = |_: &mut Recorder| Ok(());
-    let outcome = steps::bracket(
+    let stamp = backup::stamp(SystemTime::now());
+    let node = snap.gateway_node(env).map(|n| n.path);
+    let mut txn = Txn::begin(
         env,
-        &mut rec,
-        &members,
-        &safety_id,
-        "before restore",
-        Duration::from_secs(120),
-        None,
-        None,
-        &mut change,
-        &mut undo,
-    );
-    report(p, "backups restore", outcome, rec)
-}
-
-/// Shared end of the guarded commands: report, exit code.
-pub fn report(p: &Printer, command: &str, outcome: Bracketed, rec: Recorder) -> Result<Exit> {
-    let (exit, name, error, safety) = match outcome {
-        Bracketed::Done { safety } => (Exit::Ok, "done", None, safety),
-        Bracketed::Undone { error, safety } => (Exit::RolledBack, "undone", Some(error), safety),
-        Bracketed::Failed { error, safety } => (Exit::Attention, "failed", Some(error), safety),
-    };
-    let safety_dir = safety.first().map(|b| b.dir.clone());
-    if p.json {
-        p.json(&json!({
-            "schema": 1, "command": command, "outcome": name, "error": error,
-            "safety_backup": safety_dir, "steps": rec.steps,
-        }));
-    }
-    match (&error, exit) {
-        (None, _) => p.line(format!("{} {command}", p.mark("ok"))),
-        (Some(e), Exit::RolledBack) => p.alert(format!(
-            "{command} failed and was undone; the previous state runs again: {e}"
-        )),
-        (Some(e), _) => p.alert(format!(
-            "{command} failed and could not be undone: {e}\n  the state before it is in {}",
-            safety_dir.map_or("(no backup)".into(), |d| d.display().to_string())
-        )),
-    }
-    Ok(exit)
+        p,
+        members,
+        Begin {
+            scope: Scope::Profile(snap.layout.state_dir.clone()),
+            id: format!("{stamp}-restore-{}", b.manifest.id),
+            command: "backups restore",
+            from: snap.cli_version().cloned(),
+            to: snap.cli_version().cloned(),
+            node,
+            root: root.clone(),
+            previous_package: None,
+        },
+    )?;
+    let layout = snap.layout.clone();
+    let result = (|| -> Result<()> {
+        txn.stop_all()?;
+        let safety = txn.backup_all(
+            &format!("{stamp}-before-restore"),
+            "before restore",
+            None,
+            None,
+        )?;
+        txn.change_state(
+            0,
+            &safety[0].dir,
+            &format!("restored backup {}", b.manifest.id),
+            &format!("restore {}", b.manifest.id),
+            |_| {
+                b.restore(&layout)?;
+                Ok((
+                    (),
+                    format!("{} entries byte-identical", b.manifest.entries.len()),
+                ))
+            },
+        )?;
+        txn.start_all(|m| m.restart, Duration::from_secs(120))?;
+        txn.verify_all(|m| m.restart, None, None)?;
+        txn.verified();
+        Ok(())
+    })();
+    let fin = txn.finish(result, "restored", "undone");
+    drop(locks);
+    Ok(super::report_txn(
+        p,
+        "backups restore",
+        &fin,
+        "restored",
+        json!({"restored": b.manifest.id}),
+    ))
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{DoctorArgs, Global};
 use crate::env::Env;
-use crate::exit::{Exit, Failure};
+use crate::exit::Exit;
 use crate::gateway::State;
 use crate::journal;
 use crate::logscan;
@@ -72,15 +72,7 @@ pub struct Diagnosis {
 }
 
 pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit> {
-    let since = match &args.since {
-        Some(s) => humantime::parse_duration(s).map_err(|_| {
-            Failure::usage(format!(
-                "--since {:?} is not a duration (examples: 30m, 2h, 1d)",
-                s.chars().take(30).collect::<String>()
-            ))
-        })?,
-        None => Duration::from_secs(30 * 60),
-    };
+    let since = args.since.unwrap_or(Duration::from_secs(30 * 60));
     let mut docs = Vec::new();
     let mut any_problem = false;
     let mut worst = "healthy";
@@ -90,7 +82,10 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
         "warnings" => 1,
         _ => 0,
     };
-    for (i, target) in super::targets(env, g)?.iter().enumerate() {
+    for (i, target) in super::targets(env, g, args.all_profiles)?
+        .iter()
+        .enumerate()
+    {
         if i > 0 && !p.json {
             p.line("");
         }
@@ -108,7 +103,7 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
     }
     if p.json {
         match docs.len() {
-            1 if !g.all_profiles => p.json(&docs[0]),
+            1 if !args.all_profiles => p.json(&docs[0]),
             _ => p.json(&super::combine("doctor", docs, worst, !any_problem)),
         }
     }
@@ -134,7 +129,7 @@ fn one(
 
     let mut checks = vec![
         check_install(&snap),
-        check_node(&snap),
+        check_node(env, &snap),
         check_gateway(&snap),
         check_skew(&snap, &update_fix),
         check_install_changed(&snap, &update_fix),
@@ -148,8 +143,15 @@ fn one(
     checks.push(check_service(&snap));
     let journal = journal::read(&journal::path(&snap.layout));
     checks.push(check_last_update(journal.last()));
+    if let Some(pend) = snap.interrupted.first() {
+        checks.push(
+            check("interrupted", "fail", crate::txn::describe(pend))
+                .fix(format!("clawkit{profile_flag} resume"))
+                .evidence(json!({"id": pend.record.id, "command": pend.record.command, "record": pend.path})),
+        );
+    }
     if deep {
-        checks.push(check_openclaw_doctor(&snap));
+        checks.push(check_openclaw_doctor(env, &snap));
     }
 
     let diagnosis = diagnose(&snap, &scan, journal.last(), &update_fix);
@@ -251,7 +253,10 @@ fn check_install(snap: &Snapshot) -> Check {
     .evidence(evidence)
 }
 
-fn check_node(snap: &Snapshot) -> Check {
+fn check_node(env: &Env, snap: &Snapshot) -> Check {
+    if snap.install.as_ref().is_none_or(|i| !i.usable()) {
+        return check("node", "skip", "OpenClaw is not installed");
+    }
     let Some(range) = snap.install.as_ref().and_then(|i| i.engines_node.clone()) else {
         return check("node", "skip", "the install declares no engines.node");
     };
@@ -259,18 +264,15 @@ fn check_node(snap: &Snapshot) -> Check {
     if let Some(n) = &snap.node {
         nodes.push(("CLI", n.clone()));
     }
-    if let Some(sn) = snap.supervisor.node.as_ref().filter(|n| n.is_absolute()) {
-        // The same binary as the CLI's needs no second `node --version`.
-        let same = |a: &std::path::Path, b: &std::path::Path| {
-            std::fs::canonicalize(a)
-                .ok()
-                .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
-        };
-        let node = match &snap.node {
-            Some(n) if same(&n.path, sn) => n.clone(),
-            _ => Node::at(sn),
-        };
-        nodes.push(("service", node));
+    // The gateway's node (its service's, or the running process's): the same decision every
+    // command uses. The same binary as the CLI's is not listed twice.
+    if let Some(gn) = snap.gateway_node(env) {
+        let same = snap.node.as_ref().is_some_and(|n| {
+            std::fs::canonicalize(&n.path).ok() == std::fs::canonicalize(&gn.path).ok()
+        });
+        if !same {
+            nodes.push(("gateway", gn));
+        }
     }
     if nodes.is_empty() {
         return check("node", "fail", "node is not on PATH")
@@ -648,8 +650,8 @@ fn check_last_update(last: Option<&journal::Entry>) -> Check {
     };
     let what = format!(
         "{} → {} on {}",
-        e.from.as_deref().unwrap_or("(none)"),
-        e.to.as_deref().unwrap_or("?"),
+        e.from.as_ref().map_or("(none)".into(), |v| v.to_string()),
+        e.to.as_ref().map_or("?".into(), |v| v.to_string()),
         e.finished_at.as_deref().unwrap_or(&e.started_at)
     );
     let ev = json!({"id": e.id, "outcome": e.outcome, "backup": e.backup});
@@ -673,15 +675,28 @@ fn check_last_update(last: Option<&journal::Entry>) -> Check {
             format!("the last update ({what}) was refused before any change"),
         )
         .evidence(ev),
-        "in-progress" | "rolling-back" => check(
+        "in-progress" | "rolling-back" | "undoing" => check(
             "last-update",
             "fail",
             format!(
-                "the last update ({what}) was interrupted ({})",
+                "the last {} ({what}) was interrupted ({})",
+                e.command,
                 e.phase.as_deref().unwrap_or(&e.outcome)
             ),
         )
-        .fix("clawkit update --resume  (brings the gateway back on the previous version)")
+        .fix("clawkit resume  (finishes it: undoes it and verifies the gateway)")
+        .evidence(ev),
+        "restarted" => check(
+            "last-update",
+            "ok",
+            format!("restarted the gateway on {what}"),
+        )
+        .evidence(ev),
+        "resolved" => check(
+            "last-update",
+            "ok",
+            format!("the interrupted update {what} had been undone"),
+        )
         .evidence(ev),
         _ => check(
             "last-update",
@@ -698,15 +713,17 @@ fn check_last_update(last: Option<&journal::Entry>) -> Check {
     }
 }
 
-fn check_openclaw_doctor(snap: &Snapshot) -> Check {
-    let (Some(inst), Some(node)) = (snap.install.as_ref().filter(|i| i.usable()), &snap.node)
-    else {
+fn check_openclaw_doctor(env: &Env, snap: &Snapshot) -> Check {
+    let (Some(inst), Some(node)) = (
+        snap.install.as_ref().filter(|i| i.usable()),
+        snap.gateway_node(env),
+    ) else {
         return check("openclaw-doctor", "skip", "no usable OpenClaw install");
     };
     let Some(root) = &inst.package_root else {
         return check("openclaw-doctor", "skip", "no package root");
     };
-    let cli = OpenClaw::new(&node.path, root);
+    let cli = OpenClaw::new(&node.path, root, env);
     let help = cli.doctor_help().unwrap_or_default();
     if !help.contains("--lint") {
         return check(

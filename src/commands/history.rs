@@ -41,7 +41,7 @@ pub fn by_prefix<'a, T>(
 }
 
 pub fn run(env: &Env, g: &Global, args: &HistoryArgs, p: &Printer) -> Result<Exit> {
-    let snap_layout = crate::layout::resolve(env, &super::target(g)?.profile, None)?;
+    let snap_layout = crate::layout::resolve(env, &super::target(g).profile, None)?;
     let entries = journal::read(&journal::path(&snap_layout));
     match &args.show {
         Some(HistoryCommand::Show { id }) => {
@@ -62,8 +62,11 @@ pub fn run(env: &Env, g: &Global, args: &HistoryArgs, p: &Printer) -> Result<Exi
                 "{} {}  {} → {}  {}",
                 p.paint(BOLD, &entry.id),
                 entry.started_at,
-                entry.from.as_deref().unwrap_or("(none)"),
-                entry.to.as_deref().unwrap_or("?"),
+                entry
+                    .from
+                    .as_ref()
+                    .map_or("(none)".into(), |v| v.to_string()),
+                entry.to.as_ref().map_or("?".into(), |v| v.to_string()),
                 entry.outcome
             ));
             for s in &entry.steps {
@@ -110,8 +113,8 @@ pub fn run(env: &Env, g: &Global, args: &HistoryArgs, p: &Printer) -> Result<Exi
                     e.started_at,
                     format!(
                         "{} → {}",
-                        e.from.as_deref().unwrap_or("(none)"),
-                        e.to.as_deref().unwrap_or("?")
+                        e.from.as_ref().map_or("(none)".into(), |v| v.to_string()),
+                        e.to.as_ref().map_or("?".into(), |v| v.to_string())
                     ),
                     e.outcome,
                     secs(e.downtime_ms),

@@ -13,13 +13,13 @@ use crate::exit::{Exit, Failure};
 use crate::gateway;
 use crate::layout::Layout;
 use crate::logscan;
+use crate::member;
 use crate::openclaw::OpenClaw;
-use crate::oplock::OpLock;
 use crate::pairing::{self, Era};
 use crate::printer::Printer;
 use crate::probe::{Snapshot, Verdict};
 use crate::proc;
-use crate::steps::{self, Bracketed, Recorder};
+use crate::txn::{Begin, Change, RemovedFile, Scope, Txn};
 
 pub fn run(env: &Env, g: &Global, cmd: &RepairCommand, p: &Printer) -> Result<Exit> {
     match cmd {
@@ -47,12 +47,9 @@ pub fn run(env: &Env, g: &Global, cmd: &RepairCommand, p: &Printer) -> Result<Ex
     }
 }
 
-/// Removes this profile's gateway locks whose owner is gone and whose port is free.
-fn remove_stale_locks(
-    layout: &Layout,
-    default_port: u16,
-    dry_run: bool,
-) -> Result<(Vec<Value>, Vec<Value>)> {
+/// This profile's gateway locks whose owner is gone and whose port is free (to remove, with
+/// their content for the undo), and the ones kept with the reason.
+fn stale_locks(layout: &Layout, default_port: u16) -> (Vec<RemovedFile>, Vec<Value>) {
     let mut removed = Vec::new();
     let mut kept = Vec::new();
     for l in gateway::read_locks(layout) {
@@ -67,36 +64,86 @@ fn remove_stale_locks(
         };
         match reason {
             None => {
-                if !dry_run {
-                    std::fs::remove_file(&l.path)
-                        .with_context(|| format!("cannot remove {}", l.path.display()))?;
-                }
-                removed.push(json!({"path": l.path, "pid": l.pid, "unreadable": l.unreadable}));
+                use std::os::unix::fs::PermissionsExt;
+                let mode =
+                    std::fs::metadata(&l.path).map_or(0o600, |m| m.permissions().mode() & 0o7777);
+                let content = hex::encode(std::fs::read(&l.path).unwrap_or_default());
+                removed.push(RemovedFile {
+                    path: l.path.clone(),
+                    mode,
+                    content,
+                });
             }
             Some(why) => kept.push(json!({"path": l.path, "pid": l.pid, "reason": why})),
         }
     }
-    Ok((removed, kept))
+    (removed, kept)
+}
+
+fn remove_files(files: &[RemovedFile]) -> Result<String> {
+    for f in files {
+        match std::fs::remove_file(&f.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", f.path.display())),
+        }
+    }
+    Ok(format!("{} removed", files.len()))
 }
 
 fn lock(env: &Env, g: &Global, dry_run: bool, p: &Printer) -> Result<Exit> {
-    let snap = Snapshot::take(env, &super::target(g)?)?;
-    let _lock = if dry_run {
-        None
+    let (locks, snap) = if dry_run {
+        (Vec::new(), Snapshot::take(env, &super::target(g))?)
     } else {
-        Some(OpLock::acquire(&snap.layout.clawkit_dir(), "repair lock")?)
+        super::lock_and_resume(env, g, p, "repair lock")?
     };
-    let (removed, kept) = remove_stale_locks(&snap.layout, snap.port, dry_run)?;
+    let (removed, kept) = stale_locks(&snap.layout, snap.port);
+    let shown: Vec<Value> = removed.iter().map(|f| json!({"path": f.path})).collect();
+    let mut exit = Exit::Ok;
+    let mut error: Option<String> = None;
+    if !dry_run && !removed.is_empty() {
+        let mut txn = Txn::begin(
+            env,
+            p,
+            Vec::new(),
+            Begin {
+                scope: Scope::Profile(snap.layout.state_dir.clone()),
+                id: format!("{}-repair-lock", backup::stamp(SystemTime::now())),
+                command: "repair lock",
+                from: None,
+                to: None,
+                node: None,
+                root: None,
+                previous_package: None,
+            },
+        )?;
+        txn.journals_add(crate::journal::path(&snap.layout));
+        let files = removed.clone();
+        let result = txn
+            .apply(
+                Change::Removed {
+                    files: removed.clone(),
+                },
+                "remove stale gateway locks",
+                |_| Ok(((), remove_files(&files)?)),
+            )
+            .map(|_| ());
+        let fin = txn.finish(result, "removed", "undone");
+        exit = fin.ended.exit();
+        if let crate::txn::Ended::Undone { error: e } | crate::txn::Ended::Failed { error: e, .. } =
+            &fin.ended
+        {
+            error = Some(e.clone());
+        }
+    }
+    drop(locks);
     if p.json {
-        p.json(&json!({"schema": 1, "command": "repair lock", "dry_run": dry_run, "removed": removed, "kept": kept}));
+        p.json(&json!({"schema": 1, "command": "repair lock", "outcome": if dry_run { "planned" } else if exit == Exit::Ok { "done" } else { "failed" },
+            "exit_code": exit.code(), "dry_run": dry_run, "removed": shown, "kept": kept, "error": error, "fix": null}));
     } else {
         let verb = if dry_run { "would remove" } else { "removed" };
         for r in &removed {
-            p.line(format!(
-                "{} {verb} {}",
-                p.mark("ok"),
-                r["path"].as_str().unwrap_or("")
-            ));
+            p.line(format!("{} {verb} {}", p.mark("ok"), r.path.display()));
         }
         for k in &kept {
             p.line(format!(
@@ -111,8 +158,11 @@ fn lock(env: &Env, g: &Global, dry_run: bool, p: &Printer) -> Result<Exit> {
         } else if removed.is_empty() {
             p.line("no stale locks");
         }
+        if let Some(e) = &error {
+            p.alert(format!("repair lock failed: {e}"));
+        }
     }
-    Ok(Exit::Ok)
+    Ok(exit)
 }
 
 struct Resync {
@@ -124,48 +174,24 @@ struct Resync {
     dry_run: bool,
 }
 
-fn confirm(p: &Printer, yes: bool, what: &str) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !p.interactive {
-        return Err(
-            Failure::refused(format!("{what} changes the pairing state"))
-                .with_fix("pass --yes to confirm")
-                .into(),
-        );
-    }
-    p.line(format!("{what}: proceed? [y/N] "));
-    let mut a = String::new();
-    std::io::stdin().read_line(&mut a)?;
-    if matches!(a.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::refused("cancelled; nothing was changed").into())
-    }
-}
-
-/// The OpenClaw CLI of the snapshot's install, run by its node.
-fn cli_of(snap: &Snapshot) -> Result<OpenClaw, Failure> {
+/// The OpenClaw CLI of the snapshot's install, run by the gateway's node.
+fn cli_of(env: &Env, snap: &Snapshot) -> Result<OpenClaw, Failure> {
     let inst = snap
         .install
         .as_ref()
         .filter(|i| i.usable())
         .ok_or_else(|| {
-            Failure::refused("OpenClaw is not installed").with_fix("clawkit update --yes")
+            Failure::refused("OpenClaw is not installed").with_fix("clawkit update --install --yes")
         })?;
     let node = snap
-        .supervisor
-        .node
-        .clone()
-        .filter(|n| n.is_absolute())
-        .or_else(|| snap.node.as_ref().map(|n| n.path.clone()))
+        .gateway_node(env)
         .ok_or_else(|| Failure::refused("node is not on PATH"))?;
     Ok(OpenClaw::new(
-        &node,
+        &node.path,
         inst.package_root
             .as_ref()
             .expect("usable installs have a root"),
+        env,
     ))
 }
 
@@ -183,19 +209,32 @@ fn json_era_targets(layout: &Layout, include_cli_token: bool) -> Vec<std::path::
 }
 
 fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit> {
-    let snap = Snapshot::take(env, &super::target(g)?)?;
+    let (locks, snap) = if a.dry_run {
+        (Vec::new(), Snapshot::take(env, &super::target(g))?)
+    } else {
+        super::lock_and_resume(env, g, p, "repair pairing")?
+    };
     if snap.verdict() == Verdict::Skew {
         let (msg, _) = snap.explain();
         return Err(Failure::refused(format!("{msg}: a resync would not last"))
             .with_fix("clawkit update  (brings the gateway onto the CLI's version; then repair if the loop persists)")
             .into());
     }
-    let cli = cli_of(&snap)?;
+    let cli = cli_of(env, &snap)?;
     let want = snap.cli_version().cloned();
     let (era, _) = pairing::inspect(&snap.layout, want.as_ref());
-    let mut notes = Vec::new();
     // The resync ends with a running gateway (it approves and verifies through it).
-    let members = steps::members(env, &snap, false, true, true, &mut notes)?;
+    let members = member::select(
+        env,
+        &snap,
+        None,
+        member::Options {
+            siblings: false,
+            start: true,
+            restart: true,
+        },
+    )?
+    .members;
     let targets = json_era_targets(&snap.layout, a.include_cli_token);
     let plan = match era {
         Era::Json => format!(
@@ -216,16 +255,20 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
     ));
     if a.dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "repair pairing", "outcome": "planned", "era": era, "plan": plan, "clears": targets}));
+            p.json(&json!({"schema": 1, "command": "repair pairing", "outcome": "planned", "exit_code": 0,
+                "era": era, "plan": plan, "clears": targets, "error": null, "fix": null}));
         }
         return Ok(Exit::Ok);
     }
-    let _lock = OpLock::acquire(&snap.layout.clawkit_dir(), "repair pairing")?;
-    confirm(p, a.yes, "repair pairing")?;
+    super::confirm(p, a.yes, "repair pairing")?;
+    if let Err(e) = backup::check_space(&snap.layout) {
+        return Err(Failure::refused(format!("{e:#}"))
+            .with_fix("free disk space, then retry")
+            .into());
+    }
 
-    let started = SystemTime::now();
-    let mut rec = Recorder::new(p);
-    let id = format!("{}-repair-pairing", backup::stamp(started));
+    let stamp = backup::stamp(SystemTime::now());
+    let id = format!("{stamp}-repair-pairing");
     let layout = snap.layout.clone();
     let port = snap.port;
     let legacy_json = era == Era::Sqlite
@@ -237,19 +280,47 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
         ]
         .iter()
         .any(|f| layout.state_dir.join(f).exists());
-    let mut change = |rec: &mut Recorder| -> Result<()> {
+    let mut txn = Txn::begin(
+        env,
+        p,
+        members,
+        Begin {
+            scope: Scope::Profile(layout.state_dir.clone()),
+            id: id.clone(),
+            command: "repair pairing",
+            from: want.clone(),
+            to: want.clone(),
+            node: Some(cli.node.clone()),
+            root: Some(cli.package_root.clone()),
+            previous_package: None,
+        },
+    )?;
+    let mut approved: Option<String> = None;
+    let result = (|| -> Result<()> {
+        txn.stop_all()?;
+        let safety = txn.backup_all(&id, "repair pairing", want.as_ref(), want.as_ref())?;
+        let backup_dir = safety[0].dir.clone();
         if era == Era::Json && !targets.is_empty() {
-            rec.run("clear the pairing state", |_| {
-                for t in &targets {
-                    std::fs::remove_file(t)
-                        .with_context(|| format!("cannot remove {}", t.display()))?;
-                }
-                Ok(((), format!("removed {}", targets.len())))
-            })?;
+            txn.change_state(
+                0,
+                &backup_dir,
+                "cleared the pairing state",
+                "clear the pairing state",
+                |_| {
+                    for t in &targets {
+                        std::fs::remove_file(t)
+                            .with_context(|| format!("cannot remove {}", t.display()))?;
+                    }
+                    Ok(((), format!("removed {}", targets.len())))
+                },
+            )?;
         }
         if legacy_json {
             let cmd = cli.doctor_fix(&layout, Duration::from_secs(300));
-            rec.run(
+            txn.change_state(
+                0,
+                &backup_dir,
+                "retired legacy pairing files",
                 "retire legacy pairing files (openclaw doctor --fix)",
                 |_| {
                     cmd.run_ok()?;
@@ -257,45 +328,23 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
                 },
             )?;
         }
-        rec.run("remove stale locks", |_| {
-            let (removed, _) = remove_stale_locks(&layout, port, false)?;
-            Ok(((), format!("{} removed", removed.len())))
-        })?;
-        Ok(())
-    };
-    let mut undo = |_: &mut Recorder| Ok(());
-    let outcome = steps::bracket(
-        env,
-        &mut rec,
-        &members,
-        &id,
-        "repair pairing",
-        Duration::from_secs(120),
-        want.as_ref(),
-        Some(&cli),
-        &mut change,
-        &mut undo,
-    );
-    let safety = match outcome {
-        Bracketed::Done { safety } => safety,
-        Bracketed::Undone { error, safety } | Bracketed::Failed { error, safety } => {
-            let dir = safety
-                .first()
-                .map_or("(none)".into(), |b| b.dir.display().to_string());
-            return finish(
-                p,
-                "repair pairing",
-                rec,
-                "failed",
-                Some(format!("{error}; the state was restored from {dir}")),
-                Exit::Attention,
-                &safety,
-            );
-        }
-    };
-    let mut after = || -> Result<String> {
+        // Always a step (with "0 removed"): the report says the locks were checked.
+        let (stale, _) = stale_locks(&layout, port);
+        let files = stale.clone();
+        txn.apply(
+            Change::Removed { files: stale },
+            "remove stale locks",
+            |_| Ok(((), remove_files(&files)?)),
+        )?;
+        txn.start_all(|m| m.restart, Duration::from_secs(120))?;
+        txn.verify_all(|m| m.restart, Some(&cli), want.as_ref())?;
         if era == Era::Sqlite {
-            rec.run(
+            // The paired table is cleared through the running gateway; the undo restores the
+            // database from the backup.
+            txn.change_state(
+                0,
+                &backup_dir,
+                "cleared paired devices",
                 "clear paired devices (openclaw devices clear --pending)",
                 |_| {
                     cli.devices_clear(&layout, port, true)?;
@@ -303,10 +352,27 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
                 },
             )?;
         }
+        txn.verified();
+        Ok(())
+    })();
+    let fin = txn.finish(result, "restarted", "undone");
+    if !matches!(fin.ended, crate::txn::Ended::Committed) {
+        drop(locks);
+        return Ok(super::report_txn(
+            p,
+            "repair pairing",
+            &fin,
+            "repaired",
+            json!({"approved": null, "era": era}),
+        ));
+    }
+    // After the commit the gateway runs on the cleared state: pair, approve and verify through it.
+    let mut rec = crate::steps::Recorder::new(p);
+    let after = (|| -> Result<String> {
         // The CLI's own first call pairs it again (and creates the request it may need).
         let _ = cli.gateway_call(&layout, port);
-        let chosen = if a.approve.is_some() || a.approve_latest {
-            Some(rec.run("approve", |_| {
+        if a.approve.is_some() || a.approve_latest {
+            let rid = rec.run("approve", |_| {
                 let list = cli.devices_list(&layout, port)?;
                 let pending: Vec<&Value> = list.get("pending").and_then(Value::as_array).map(|v| v.iter().collect()).unwrap_or_default();
                 let pick = match &a.approve {
@@ -324,10 +390,9 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
                 cli.devices_approve(&layout, port, &rid)?;
                 let device = r.get("deviceId").and_then(Value::as_str).unwrap_or("?").chars().take(12).collect::<String>();
                 Ok((rid.clone(), format!("request {rid} (device {device})")))
-            })?)
-        } else {
-            None
-        };
+            })?;
+            approved = Some(rid);
+        }
         let since = SystemTime::now();
         let n = a.verify;
         rec.run(&format!("verify {n} requests in a row"), |_| {
@@ -342,68 +407,54 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
             }
             Ok(((), format!("{n} ok, no pairing errors logged")))
         })?;
-        Ok(chosen.map_or(
+        Ok(approved.clone().map_or(
             "nothing approved (pass --approve ID or --approve-latest)".into(),
             |r| format!("approved {r}"),
         ))
-    };
-    match after() {
+    })();
+    drop(locks);
+    let mut fin = fin;
+    fin.rec.steps.extend(rec.steps);
+    match after {
         Ok(detail) => {
             p.line(format!("  {detail}"));
-            finish(
+            Ok(super::report_txn(
                 p,
                 "repair pairing",
-                rec,
+                &fin,
                 "repaired",
-                None,
-                Exit::Ok,
-                &safety,
-            )
+                json!({"approved": approved, "era": era}),
+            ))
         }
-        Err(e) => finish(
-            p,
-            "repair pairing",
-            rec,
-            "failed",
-            Some(format!("{e:#}")),
-            Exit::Attention,
-            &safety,
-        ),
+        Err(e) => {
+            let backup = fin.record.changes.iter().find_map(|l| match &l.change {
+                Change::Backup { dir, .. } => Some(dir.clone()),
+                _ => None,
+            });
+            let msg = format!("{e:#}");
+            if p.json {
+                p.json(&json!({"schema": 1, "command": "repair pairing", "outcome": "failed", "exit_code": 1,
+                    "id": fin.record.id, "error": msg, "fix": "the gateway runs on the cleared state; approve the device with `openclaw devices approve <id>`, or go back with `clawkit backups restore`",
+                    "backup": backup, "steps": fin.rec.steps, "approved": approved, "era": era}));
+            }
+            p.alert(format!(
+                "repair pairing: the gateway runs on the cleared state, but {msg}\n  backup: {}",
+                backup.map_or("(none)".into(), |b| b.display().to_string())
+            ));
+            Ok(Exit::Attention)
+        }
     }
-}
-
-fn finish(
-    p: &Printer,
-    command: &str,
-    rec: Recorder,
-    outcome: &str,
-    error: Option<String>,
-    exit: Exit,
-    safety: &[backup::Backup],
-) -> Result<Exit> {
-    let backup = safety.first().map(|b| b.dir.clone());
-    if p.json {
-        p.json(&json!({"schema": 1, "command": command, "outcome": outcome, "error": error, "backup": backup, "steps": rec.steps}));
-    }
-    match &error {
-        None => p.line(format!(
-            "{} {outcome}; backup {}",
-            p.mark("ok"),
-            backup.map_or("(none)".into(), |b| b.display().to_string())
-        )),
-        Some(e) => p.alert(format!(
-            "{outcome}: {e}\n  backup: {}",
-            backup.map_or("(none)".into(), |b| b.display().to_string())
-        )),
-    }
-    Ok(exit)
 }
 
 /// `clawkit reset devices --yes`: the last resort.
 pub fn reset(env: &Env, g: &Global, cmd: &ResetCommand, p: &Printer) -> Result<Exit> {
     let ResetCommand::Devices { yes, dry_run } = cmd;
-    let snap = Snapshot::take(env, &super::target(g)?)?;
-    let cli = cli_of(&snap)?;
+    let (locks, snap) = if *dry_run {
+        (Vec::new(), Snapshot::take(env, &super::target(g))?)
+    } else {
+        super::lock_and_resume(env, g, p, "reset devices")?
+    };
+    let cli = cli_of(env, &snap)?;
     let want = snap.cli_version().cloned();
     let (era, _) = pairing::inspect(&snap.layout, want.as_ref());
     let layout = snap.layout.clone();
@@ -426,7 +477,8 @@ pub fn reset(env: &Env, g: &Global, cmd: &ResetCommand, p: &Printer) -> Result<E
     ));
     if *dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "reset devices", "outcome": "planned", "era": era, "paired": paired}));
+            p.json(&json!({"schema": 1, "command": "reset devices", "outcome": "planned", "exit_code": 0,
+                "era": era, "paired": paired, "error": null, "fix": null}));
         }
         return Ok(Exit::Ok);
     }
@@ -437,76 +489,91 @@ pub fn reset(env: &Env, g: &Global, cmd: &ResetCommand, p: &Printer) -> Result<E
                 .into(),
         );
     }
-    let _lock = OpLock::acquire(&layout.clawkit_dir(), "reset devices")?;
-    let mut notes = Vec::new();
+    if let Err(e) = backup::check_space(&layout) {
+        return Err(Failure::refused(format!("{e:#}"))
+            .with_fix("free disk space, then retry")
+            .into());
+    }
     // A stopped gateway stays stopped, except in the SQLite era: the paired table is cleared
     // through a running one.
-    let members = steps::members(env, &snap, false, era == Era::Sqlite, true, &mut notes)?;
-    let mut rec = Recorder::new(p);
-    let id = format!("{}-reset-devices", backup::stamp(SystemTime::now()));
-    let mut change = |rec: &mut Recorder| -> Result<()> {
-        rec.run("remove the device state", |_| {
-            let mut n = 0;
-            for d in ["devices", "identity"] {
-                let dir = layout.state_dir.join(d);
-                if dir.exists() {
-                    steps::remove_tree(&dir)?;
-                    n += 1;
-                }
-            }
-            Ok((
-                (),
-                format!("{n} director{} removed", if n == 1 { "y" } else { "ies" }),
-            ))
-        })?;
-        Ok(())
-    };
-    let mut undo = |_: &mut Recorder| Ok(());
-    let outcome = steps::bracket(
+    let members = member::select(
         env,
-        &mut rec,
-        &members,
-        &id,
-        "reset devices",
-        Duration::from_secs(120),
-        want.as_ref(),
-        Some(&cli),
-        &mut change,
-        &mut undo,
-    );
-    let safety = match outcome {
-        Bracketed::Done { safety } => safety,
-        Bracketed::Undone { error, safety } | Bracketed::Failed { error, safety } => {
-            return finish(
-                p,
-                "reset devices",
-                rec,
-                "failed",
-                Some(error),
-                Exit::Attention,
-                &safety,
-            );
-        }
-    };
-    if era == Era::Sqlite && members[0].restart {
-        if let Err(e) = rec.run(
-            "forget all paired devices (openclaw devices clear --pending)",
+        &snap,
+        None,
+        member::Options {
+            siblings: false,
+            start: era == Era::Sqlite,
+            restart: true,
+        },
+    )?
+    .members;
+    let id = format!("{}-reset-devices", backup::stamp(SystemTime::now()));
+    let mut txn = Txn::begin(
+        env,
+        p,
+        members,
+        Begin {
+            scope: Scope::Profile(layout.state_dir.clone()),
+            id: id.clone(),
+            command: "reset devices",
+            from: want.clone(),
+            to: want.clone(),
+            node: Some(cli.node.clone()),
+            root: Some(cli.package_root.clone()),
+            previous_package: None,
+        },
+    )?;
+    let result = (|| -> Result<()> {
+        txn.stop_all()?;
+        let safety = txn.backup_all(&id, "reset devices", want.as_ref(), want.as_ref())?;
+        let backup_dir = safety[0].dir.clone();
+        txn.change_state(
+            0,
+            &backup_dir,
+            "removed devices/ and identity/",
+            "remove the device state",
             |_| {
-                cli.devices_clear(&layout, port, true)?;
-                Ok(((), String::new()))
+                let mut n = 0;
+                for d in ["devices", "identity"] {
+                    let dir = layout.state_dir.join(d);
+                    if dir.exists() {
+                        crate::steps::remove_tree(&dir)?;
+                        n += 1;
+                    }
+                }
+                Ok((
+                    (),
+                    format!("{n} director{} removed", if n == 1 { "y" } else { "ies" }),
+                ))
             },
-        ) {
-            return finish(
-                p,
-                "reset devices",
-                rec,
-                "failed",
-                Some(format!("{e:#}")),
-                Exit::Attention,
-                &safety,
-            );
+        )?;
+        txn.start_all(|m| m.restart, Duration::from_secs(120))?;
+        txn.verify_all(|m| m.restart, Some(&cli), want.as_ref())?;
+        if era == Era::Sqlite && txn.members[0].restart {
+            txn.change_state(
+                0,
+                &backup_dir,
+                "forgot all paired devices",
+                "forget all paired devices (openclaw devices clear --pending)",
+                |_| {
+                    cli.devices_clear(&layout, port, true)?;
+                    Ok(((), String::new()))
+                },
+            )?;
         }
+        txn.verified();
+        Ok(())
+    })();
+    let fin = txn.finish(result, "reset", "undone");
+    drop(locks);
+    if matches!(fin.ended, crate::txn::Ended::Committed) {
+        p.line("Re-pair each device: open the app (or reconnect the node), then run `openclaw devices list` and `openclaw devices approve <requestId>` for it.");
     }
-    p.line("Re-pair each device: open the app (or reconnect the node), then run `openclaw devices list` and `openclaw devices approve <requestId>` for it.");
-    finish(p, "reset devices", rec, "reset", None, Exit::Ok, &safety)
+    Ok(super::report_txn(
+        p,
+        "reset devices",
+        &fin,
+        "reset",
+        json!({"era": era, "paired_before": paired}),
+    ))
 }

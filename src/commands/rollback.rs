@@ -1,7 +1,8 @@
 //! `clawkit rollback`: back to the version before the last `clawkit update`, with the state
-//! backup that update took (an older binary refuses a config written by a newer one).
+//! backup that update took (an older binary refuses a config written by a newer one). One
+//! transaction: stop → safety backup → swap the kept package back (or npm reinstalls it) →
+//! restore that update's backup → start → verify; any failure undoes it (exit 4).
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Result};
@@ -13,55 +14,54 @@ use crate::env::Env;
 use crate::exit::{Exit, Failure};
 use crate::install::PACKAGE;
 use crate::journal::{self, Entry};
-use crate::node::Node;
-use crate::npm::Npm;
+use crate::member;
+use crate::npm::{self, Npm, NPM_DEADLINE};
 use crate::openclaw::OpenClaw;
-use crate::oplock::OpLock;
+use crate::oplock;
 use crate::printer::Printer;
 use crate::probe::Snapshot;
-use crate::steps::{self, Recorder};
+use crate::steps;
+use crate::txn::{Begin, Change, Scope, Txn};
 use crate::version::Version;
 
+/// The update a rollback undoes: the newest successful update (not a restart-only repair) to
+/// the installed version, optionally from `want`.
+pub fn rollback_target<'a>(
+    entries: &'a [Entry],
+    current: &Version,
+    want: Option<&Version>,
+) -> Option<&'a Entry> {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e.command == "update" && e.outcome == "updated")
+        .filter(|e| e.from.is_some() && e.from != e.to)
+        .find(|e| e.to.as_ref() == Some(current) && want.is_none_or(|w| e.from.as_ref() == Some(w)))
+}
+
 pub fn run(env: &Env, g: &Global, args: &RollbackArgs, p: &Printer) -> Result<Exit> {
-    let snap = Snapshot::take(env, &super::target(g)?)?;
-    let _lock = if args.dry_run {
-        None
+    let (mut locks, snap) = if args.dry_run {
+        (Vec::new(), Snapshot::take(env, &super::target(g))?)
     } else {
-        Some(OpLock::acquire(&snap.layout.clawkit_dir(), "rollback")?)
-    };
-    let want: Option<Version> = match &args.to {
-        Some(v) => Some(
-            v.parse()
-                .map_err(|e: crate::version::ParseError| Failure::usage(e.to_string()))?,
-        ),
-        None => None,
+        super::lock_and_resume(env, g, p, "rollback")?
     };
     let current = snap.cli_version().cloned().ok_or_else(|| {
         Failure::refused("OpenClaw is not installed: nothing to roll back")
-            .with_fix("clawkit update --to VERSION")
+            .with_fix("clawkit update --install --to VERSION")
     })?;
     let entries = journal::read(&journal::path(&snap.layout));
-    let entry: &Entry = entries
-        .iter()
-        .rev()
-        .filter(|e| e.command == "update" && e.outcome == "updated" && e.from.is_some())
-        .find(|e| {
-            e.to.as_deref() == Some(current.to_string().as_str())
-                && want.as_ref().is_none_or(|w| e.from.as_deref() == Some(w.to_string().as_str()))
-        })
-        .ok_or_else(|| {
-            Failure::refused(format!(
-                "no clawkit update to {current}{} in the journal",
-                want.as_ref().map(|w| format!(" from {w}")).unwrap_or_default()
-            ))
-            .with_fix("clawkit history lists the updates; `clawkit update --to VERSION --allow-downgrade` installs another version")
-        })?;
-    let from: Version = entry
-        .from
-        .as_deref()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|_| Failure::refused("the journal entry has no valid previous version"))?;
+    let entry = rollback_target(&entries, &current, args.to.as_ref()).ok_or_else(|| {
+        Failure::refused(format!(
+            "no clawkit update to {current}{} in the journal",
+            args.to.as_ref().map(|w| format!(" from {w}")).unwrap_or_default()
+        ))
+        .with_fix("clawkit history lists the updates; `clawkit update --to VERSION --allow-downgrade` installs another version")
+    })?;
+    let from: Version = entry.from.clone().ok_or_else(|| {
+        anyhow::Error::from(Failure::refused(
+            "the journal entry has no previous version",
+        ))
+    })?;
     let inst = snap
         .install
         .as_ref()
@@ -71,6 +71,7 @@ pub fn run(env: &Env, g: &Global, args: &RollbackArgs, p: &Printer) -> Result<Ex
         .clone()
         .ok_or_else(|| Failure::refused("the install is not in an npm prefix"))?;
     let root = prefix.join("lib/node_modules").join(PACKAGE);
+    let canon_root = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
     let previous = entry
         .previous_package
         .clone()
@@ -80,9 +81,31 @@ pub fn run(env: &Env, g: &Global, args: &RollbackArgs, p: &Printer) -> Result<Ex
     let aside = work
         .join("previous")
         .join(format!("{stamp}-rolled-back-{current}"));
-    let mut notes = Vec::new();
-    let members = steps::members(env, &snap, true, false, true, &mut notes)?;
-    let backup_of = |m: &steps::Member| backup::backups_dir(&m.layout).join(&entry.id);
+    let selection = member::select(
+        env,
+        &snap,
+        Some(&canon_root),
+        member::Options {
+            siblings: true,
+            start: false,
+            restart: true,
+        },
+    )?;
+    let mut notes = selection.notes;
+    let members = selection.members;
+    if !args.dry_run {
+        let more: Vec<_> = members
+            .iter()
+            .map(|m| m.layout.clawkit_dir())
+            .filter(|d| {
+                !locks
+                    .iter()
+                    .any(|l: &oplock::OpLock| l.path == d.join("lock"))
+            })
+            .collect();
+        locks.extend(oplock::acquire_all(&more, "rollback")?);
+    }
+    let backup_of = |m: &member::Member| backup::backups_dir(&m.layout).join(&entry.id);
     let how = match &previous {
         Some(p) => format!("swap the kept package back ({})", p.display()),
         None => format!("reinstall openclaw@{from} with npm (the kept package is gone)"),
@@ -104,133 +127,135 @@ pub fn run(env: &Env, g: &Global, args: &RollbackArgs, p: &Printer) -> Result<Ex
     }
     if args.dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "rollback", "outcome": "planned", "from": current, "to": from, "journal_id": entry.id, "previous_package": previous, "notes": notes}));
+            p.json(
+                &json!({"schema": 1, "command": "rollback", "outcome": "planned", "exit_code": 0,
+                "from": current, "to": from, "journal_id": entry.id, "previous_package": previous,
+                "notes": notes, "error": null, "fix": null}),
+            );
         }
         return Ok(Exit::Ok);
     }
     if !args.yes && p.interactive {
-        p.line("Proceed? [y/N] ");
-        let mut a = String::new();
-        std::io::stdin().read_line(&mut a)?;
-        if !matches!(a.trim(), "y" | "Y" | "yes") {
-            return Err(Failure::refused("rollback cancelled; nothing was changed").into());
+        super::confirm(p, false, "rollback")?;
+    }
+    let node = snap.gateway_node(env).ok_or_else(|| {
+        Failure::refused("node is not on PATH").with_fix("install Node.js and add it to PATH")
+    })?;
+    for m in &members {
+        if let Err(e) = backup::check_space(&m.layout) {
+            return Err(Failure::refused(format!("{e:#}"))
+                .with_fix("free disk space on the state dir's file system, then retry")
+                .into());
         }
     }
-
-    let node = snap
-        .supervisor
-        .node
-        .clone()
-        .filter(|n| n.is_absolute())
-        .map(|n| Node::at(&n))
-        .or(snap.node.clone());
-    let Some(node) = node else {
-        return Err(Failure::refused("node is not on PATH").into());
-    };
-    let mut rec = Recorder::new(p);
-    let started = SystemTime::now();
-    let swapped = std::cell::Cell::new(false);
-    let mut change = |rec: &mut Recorder| -> Result<()> {
+    let mut txn = Txn::begin(
+        env,
+        p,
+        members.clone(),
+        Begin {
+            scope: Scope::Install(prefix.clone()),
+            id: format!("{stamp}-rollback-{current}-to-{from}"),
+            command: "rollback",
+            from: Some(current.clone()),
+            to: Some(from.clone()),
+            node: Some(node.path.clone()),
+            root: Some(root.clone()),
+            previous_package: Some(aside.clone()),
+        },
+    )?;
+    let result = (|| -> Result<()> {
+        txn.stop_all()?;
+        let safety = txn.backup_all(
+            &format!("{stamp}-before-rollback"),
+            "before rollback",
+            Some(&current),
+            Some(&from),
+        )?;
         match &previous {
-            Some(prev) => rec.run("swap the previous package back", |_| {
-                steps::rename(&root, &aside)?;
-                if let Err(e) = steps::rename(prev, &root) {
-                    let _ = steps::rename(&aside, &root);
-                    return Err(e);
-                }
-                swapped.set(true);
-                Ok(((), format!("{current} kept at {}", aside.display())))
-            })?,
+            Some(prev) => {
+                let (root, aside, prev, prefix) =
+                    (root.clone(), aside.clone(), prev.clone(), prefix.clone());
+                txn.apply(
+                    Change::Swap {
+                        prefix: prefix.clone(),
+                        root: root.clone(),
+                        aside: Some(aside.clone()),
+                        parked: prev.clone(),
+                        keep_parked: true,
+                        old: Some(current.clone()),
+                        new: from.clone(),
+                    },
+                    "swap the previous package back",
+                    |_| {
+                        steps::rename(&root, &aside)?;
+                        steps::rename(&prev, &root)?;
+                        steps::link_bin(&prefix, &steps::bin_entry(&root))?;
+                        Ok(((), format!("{current} kept at {}", aside.display())))
+                    },
+                )?;
+            }
             None => {
-                let npm_bin = crate::supervisor::tool(env, "npm")
+                let npm = Npm::find(env, node.path.parent().map(Into::into), None)
                     .ok_or_else(|| anyhow::anyhow!("npm is not on PATH"))?;
-                let npm = Npm::new(npm_bin, node.path.parent().map(PathBuf::from), None);
-                let cmd = npm.install(
-                    &prefix,
-                    &format!("{PACKAGE}@{from}"),
-                    Duration::from_secs(900),
-                );
-                rec.run(&format!("reinstall {from}"), |_| {
-                    let out = cmd.run()?;
-                    if !out.success() {
-                        bail!(crate::npm::explain(&out));
-                    }
-                    swapped.set(true);
-                    Ok(((), String::new()))
-                })?
+                let cmd = npm.install(&prefix, &format!("{PACKAGE}@{from}"), NPM_DEADLINE);
+                txn.apply(
+                    Change::Reinstall {
+                        prefix: prefix.clone(),
+                        old: Some(current.clone()),
+                        new: from.clone(),
+                        npm: npm.bin.clone(),
+                        registry: None,
+                    },
+                    &format!("reinstall {from}"),
+                    |_| {
+                        npm::run_install(&cmd)?;
+                        Ok(((), String::new()))
+                    },
+                )?;
             }
         }
-        for m in &members {
+        for (i, m) in members.iter().enumerate() {
             let dir = backup_of(m);
             if dir.join("manifest.json").exists() {
                 let b = backup::load(&dir)?;
-                rec.run(&format!("restore {}", m.layout.state_dir.display()), |_| {
-                    b.restore(&m.layout)?;
-                    Ok((
-                        (),
-                        format!("{} entries from {}", b.manifest.entries.len(), entry.id),
-                    ))
-                })?;
+                let layout = m.layout.clone();
+                let id = entry.id.clone();
+                txn.change_state(
+                    i,
+                    &safety[i].dir,
+                    &format!("restored the state from before {id}"),
+                    &format!("restore {}", m.layout.state_dir.display()),
+                    |_| {
+                        b.restore(&layout)?;
+                        Ok((
+                            (),
+                            format!("{} entries from {id}", b.manifest.entries.len()),
+                        ))
+                    },
+                )?;
             }
         }
-        Ok(())
-    };
-    let mut undo = |rec: &mut Recorder| -> Result<()> {
-        if swapped.get() && previous.is_some() {
-            rec.run("undo: swap back", |_| {
-                steps::rename(&root, previous.as_ref().expect("checked"))?;
-                steps::rename(&aside, &root)?;
-                Ok(((), String::new()))
-            })?;
-        } else if swapped.get() {
-            bail!("the reinstall of {from} replaced {current}; reinstall it with `clawkit update --to {current}`");
-        }
-        Ok(())
-    };
-    let cli = OpenClaw::new(&node.path, &root);
-    let outcome = steps::bracket(
-        env,
-        &mut rec,
-        &members,
-        &format!("{stamp}-before-rollback"),
-        "before rollback",
-        Duration::from_secs(args.timeout),
-        Some(&from),
-        Some(&cli),
-        &mut change,
-        &mut undo,
-    );
-    let name = match &outcome {
-        steps::Bracketed::Done { .. } => "rolled-back",
-        steps::Bracketed::Undone { .. } => "undone",
-        steps::Bracketed::Failed { .. } => "failed",
-    };
-    let entry_out = Entry {
-        schema: 1,
-        id: format!("{stamp}-rollback-{current}-to-{from}"),
-        command: "rollback".into(),
-        started_at: humantime::format_rfc3339_seconds(started).to_string(),
-        finished_at: Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
-        from: Some(current.to_string()),
-        to: Some(from.to_string()),
-        outcome: name.into(),
-        phase: None,
-        downtime_ms: None,
-        duration_ms: started.elapsed().ok().map(|d| d.as_millis() as u64),
-        steps: rec.steps.clone(),
-        backup: match &outcome {
-            steps::Bracketed::Done { safety }
-            | steps::Bracketed::Undone { safety, .. }
-            | steps::Bracketed::Failed { safety, .. } => safety.first().map(|b| b.dir.clone()),
-        },
-        previous_package: Some(aside.clone()),
-        error: match &outcome {
-            steps::Bracketed::Undone { error, .. } | steps::Bracketed::Failed { error, .. } => {
-                Some(error.clone())
+        txn.start_all(|m| m.restart, Duration::from_secs(args.timeout))?;
+        let cli = OpenClaw::new(&node.path, &root, env);
+        let want = from.clone();
+        txn.rec.run("verify CLI version", |_| {
+            let v = cli.version()?;
+            if v != want {
+                bail!("`openclaw --version` says {v}, expected {want}");
             }
-            _ => None,
-        },
-    };
-    let _ = journal::append(&journal::path(&snap.layout), &entry_out);
-    super::backups::report(p, "rollback", outcome, rec)
+            Ok(((), format!("openclaw --version = {v}")))
+        })?;
+        txn.verify_all(|m| m.restart, Some(&cli), Some(&from))?;
+        txn.verified();
+        Ok(())
+    })();
+    let fin = txn.finish(result, "rolled-back", "undone");
+    drop(locks);
+    Ok(super::report_txn(
+        p,
+        "rollback",
+        &fin,
+        "rolled-back",
+        json!({"journal_id": entry.id, "previous_package": previous, "notes": notes}),
+    ))
 }

@@ -9,10 +9,13 @@ use crate::exit::Exit;
 use crate::printer::{Printer, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::probe::{Snapshot, Verdict};
 
-pub fn run(env: &Env, g: &Global, p: &Printer) -> Result<Exit> {
+pub fn run(env: &Env, g: &Global, args: &crate::cli::StatusArgs, p: &Printer) -> Result<Exit> {
     let mut docs = Vec::new();
     let mut worst = Verdict::Ok;
-    for (i, target) in super::targets(env, g)?.iter().enumerate() {
+    for (i, target) in super::targets(env, g, args.all_profiles)?
+        .iter()
+        .enumerate()
+    {
         let snap = Snapshot::take(env, target)?;
         let verdict = snap.verdict();
         let (message, fix) = snap.explain();
@@ -30,7 +33,7 @@ pub fn run(env: &Env, g: &Global, p: &Printer) -> Result<Exit> {
     }
     if p.json {
         match docs.len() {
-            1 if !g.all_profiles => p.json(&docs[0]),
+            1 if !args.all_profiles => p.json(&docs[0]),
             _ => p.json(&super::combine(
                 "status",
                 docs,
@@ -87,7 +90,13 @@ pub fn report(
         },
         "supervisor": snap.supervisor,
         "split": snap.split,
-        "interrupted_update": snap.interrupted_update,
+        "interrupted_update": snap.interrupted_id(),
+        "interrupted": snap.interrupted.iter().map(|p| json!({
+            "id": p.record.id,
+            "command": p.record.command,
+            "started_at": p.record.started_at,
+            "record": p.path,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -145,12 +154,15 @@ fn print_human(p: &Printer, snap: &Snapshot, verdict: Verdict, message: &str, fi
     if let Some(e) = &snap.config.error {
         p.line(format!("  config      {}", p.paint(YELLOW, e)));
     }
-    if let Some(id) = &snap.interrupted_update {
+    for pend in &snap.interrupted {
         p.line(format!(
             "  {}",
             p.paint(
                 RED,
-                format!("update {id} was interrupted: run `clawkit update --resume`")
+                format!(
+                    "`clawkit {}` {} was interrupted: run `clawkit resume`",
+                    pend.record.command, pend.record.id
+                )
             )
         ));
     }

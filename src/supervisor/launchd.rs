@@ -69,34 +69,44 @@ pub fn detect(env: &Env, layout: &Layout) -> Option<Supervisor> {
     Some(sup)
 }
 
-pub fn stop(env: &Env, sup: &Supervisor) -> Result<()> {
+/// `launchctl bootout gui/UID/LABEL`.
+pub fn stop_cmd(env: &Env, sup: &Supervisor) -> Result<Cmd> {
     let bin = tool(env, "launchctl").context("launchctl is not on PATH")?;
     let target = format!("{}/{}", domain(), sup.name.as_deref().unwrap_or_default());
-    let out = Cmd::new(bin)
+    Ok(Cmd::new(bin)
         .args(["bootout", &target])
-        .timeout(Duration::from_secs(60))
-        .run()?;
-    // "No such process" (3) / "not loaded" (113): already stopped.
-    if !out.success() && !matches!(out.code, Some(3) | Some(113)) {
-        anyhow::bail!("launchctl bootout {target} failed: {}", out.tail(5));
-    }
-    Ok(())
+        .timeout(Duration::from_secs(60)))
 }
 
-pub fn start(env: &Env, sup: &Supervisor) -> Result<()> {
+/// `launchctl bootstrap gui/UID PLIST` (a `kickstart` follows when the agent is already loaded).
+pub fn start_cmd(env: &Env, sup: &Supervisor) -> Result<Cmd> {
     let bin = tool(env, "launchctl").context("launchctl is not on PATH")?;
     let file = sup
         .file
         .as_ref()
         .context("the launchd plist path is unknown")?;
-    let out = Cmd::new(&bin)
+    Ok(Cmd::new(&bin)
         .arg("bootstrap")
         .arg(domain())
         .arg(file)
-        .timeout(Duration::from_secs(60))
-        .run()?;
+        .timeout(Duration::from_secs(60)))
+}
+
+pub fn stop(env: &Env, sup: &Supervisor) -> Result<()> {
+    let cmd = stop_cmd(env, sup)?;
+    let out = cmd.run()?;
+    // "No such process" (3) / "not loaded" (113): already stopped.
+    if !out.success() && !matches!(out.code, Some(3) | Some(113)) {
+        anyhow::bail!("`{}` failed: {}", cmd.display(), out.tail(5));
+    }
+    Ok(())
+}
+
+pub fn start(env: &Env, sup: &Supervisor) -> Result<()> {
+    let out = start_cmd(env, sup)?.run()?;
     if !out.success() {
         // Already loaded: kick it instead.
+        let bin = tool(env, "launchctl").context("launchctl is not on PATH")?;
         let target = format!("{}/{}", domain(), sup.name.as_deref().unwrap_or_default());
         Cmd::new(&bin)
             .args(["kickstart", &target])
@@ -105,4 +115,21 @@ pub fn start(env: &Env, sup: &Supervisor) -> Result<()> {
             .with_context(|| format!("launchctl could not start {target}"))?;
     }
     Ok(())
+}
+
+/// Is the agent running right now?
+pub fn is_active(env: &Env, sup: &Supervisor) -> bool {
+    let Some(bin) = tool(env, "launchctl") else {
+        return false;
+    };
+    Cmd::new(bin)
+        .args([
+            "print",
+            &format!("{}/{}", domain(), sup.name.as_deref().unwrap_or_default()),
+        ])
+        .timeout(Duration::from_secs(5))
+        .run()
+        .ok()
+        .filter(|o| o.success())
+        .is_some_and(|o| o.stdout.lines().any(|l| l.trim() == "state = running"))
 }

@@ -14,6 +14,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::env::Env;
+use crate::exec::Cmd;
 use crate::gateway::Gateway;
 use crate::layout::Layout;
 use crate::proc;
@@ -72,6 +73,8 @@ pub struct Supervisor {
     /// Unit file or plist.
     pub file: Option<PathBuf>,
     /// The service's command line (ExecStart / ProgramArguments) or the launcher's argv.
+    /// Shown and serialized with secret values redacted (`--token X` → `--token <redacted>`).
+    #[serde(serialize_with = "redacted")]
     pub command: Vec<String>,
     /// `OPENCLAW_SERVICE_VERSION` of the unit: the release that installed the service.
     pub service_version: Option<Version>,
@@ -87,7 +90,17 @@ pub struct Supervisor {
     pub relaunch_problem: Option<String>,
 }
 
+fn redacted<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize as _;
+    crate::secret::redact_args(v).serialize(s)
+}
+
 impl Supervisor {
+    /// The command line, fit to show: secret values redacted.
+    pub fn shown_command(&self) -> String {
+        crate::secret::redact_args(&self.command).join(" ")
+    }
+
     fn none() -> Supervisor {
         Supervisor {
             kind: Kind::None,
@@ -122,22 +135,32 @@ impl Supervisor {
         s
     }
 
-    /// Reads what a service command line tells about the install it runs.
+    /// Reads what a service command line tells about the install it runs: the package root is
+    /// the `openclaw` directory with a `package.json` above the (symlink-resolved) script, so
+    /// `<prefix>/bin/openclaw` and `…/openclaw/openclaw.mjs` both name `…/node_modules/openclaw`.
     fn derive_paths(&mut self) {
         let node = self.command.first().map(PathBuf::from);
         self.node = node.filter(|n| {
             n.file_name()
                 .is_some_and(|f| f.to_string_lossy().starts_with("node"))
         });
-        self.package_root = self.command.iter().take(3).find_map(|a| {
-            let p = PathBuf::from(a);
-            let root = p
-                .ancestors()
-                .find(|d| d.file_name().is_some_and(|n| n == "openclaw"))?
-                .to_path_buf();
-            Some(std::fs::canonicalize(&root).unwrap_or(root))
-        });
+        self.package_root = self
+            .command
+            .iter()
+            .take(4)
+            .find_map(|a| package_root_of_path(std::path::Path::new(a)));
     }
+}
+
+/// The OpenClaw package root a script path lies in, after resolving symlinks.
+pub fn package_root_of_path(p: &std::path::Path) -> Option<PathBuf> {
+    if !p.is_absolute() {
+        return None;
+    }
+    let real = std::fs::canonicalize(p).ok()?;
+    real.ancestors()
+        .find(|d| d.file_name().is_some_and(|n| n == "openclaw") && d.join("package.json").exists())
+        .map(std::path::Path::to_path_buf)
 }
 
 /// Finds the supervisor of `layout`'s gateway. Services are looked for only when their
@@ -173,28 +196,134 @@ pub(crate) fn tool(env: &Env, name: &str) -> Option<PathBuf> {
     which::which_in(name, Some(path), std::env::current_dir().ok()?).ok()
 }
 
-/// Stops the gateway through its supervisor and proves it stopped: every pid gone and the port
-/// free. SIGKILL is the last resort after `deadline`.
-pub fn stop(env: &Env, sup: &Supervisor, gw: &Gateway, deadline: Duration) -> Result<()> {
-    let started = Instant::now();
-    let pids: Vec<u32> = gw
+/// What a supervisor does to stop or start a gateway: the exact commands `--dry-run` prints.
+#[derive(Clone)]
+pub enum Action {
+    Run(Cmd),
+    /// SIGTERM to these pids (SIGKILL after the deadline).
+    Signal(Vec<u32>),
+    /// Relaunch detached with this command line, cwd and environment, output to `log`.
+    Spawn {
+        argv: Vec<String>,
+        cwd: PathBuf,
+        log: PathBuf,
+        rebuilt: bool,
+    },
+    Nothing,
+}
+
+impl Action {
+    /// One line for a plan, secrets redacted.
+    pub fn display(&self) -> String {
+        match self {
+            Action::Run(c) => c.display(),
+            Action::Signal(pids) => format!(
+                "SIGTERM pid {}",
+                pids.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Action::Spawn {
+                argv,
+                cwd,
+                log,
+                rebuilt,
+            } => format!(
+                "relaunch `{}` detached in {} (its environment kept), output to {}{}",
+                crate::secret::redact_args(argv).join(" "),
+                cwd.display(),
+                log.display(),
+                if *rebuilt {
+                    " (command line rebuilt: the process had retitled itself)"
+                } else {
+                    ""
+                }
+            ),
+            Action::Nothing => "nothing to do".into(),
+        }
+    }
+}
+
+fn pids_of(sup: &Supervisor, gw: &Gateway) -> Vec<u32> {
+    let mut v: Vec<u32> = gw
         .pid
         .into_iter()
         .chain(gw.launcher.as_ref().map(|l| l.pid))
         .chain(sup.main_pid)
         .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// How this supervisor stops the gateway.
+pub fn stop_action(env: &Env, sup: &Supervisor, gw: &Gateway) -> Result<Action> {
+    Ok(match sup.kind {
+        Kind::Systemd => Action::Run(systemd::cmd(env, "stop", sup)?),
+        Kind::Launchd => Action::Run(launchd::stop_cmd(env, sup)?),
+        Kind::Unmanaged => Action::Signal(pids_of(sup, gw)),
+        Kind::None => Action::Nothing,
+    })
+}
+
+/// How this supervisor starts the gateway.
+pub fn start_action(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<Action> {
+    Ok(match sup.kind {
+        Kind::Systemd => Action::Run(systemd::cmd(env, "start", sup)?),
+        Kind::Launchd => Action::Run(launchd::start_cmd(env, sup)?),
+        Kind::Unmanaged => match &sup.relaunch {
+            Some(r) => Action::Spawn {
+                argv: r.argv.clone(),
+                cwd: r.cwd.clone(),
+                log: unmanaged::relaunch_log(Some(r), layout),
+                rebuilt: r.reconstructed,
+            },
+            None => bail!(
+                "cannot relaunch this gateway: {}",
+                sup.relaunch_problem
+                    .as_deref()
+                    .unwrap_or("its command line is unknown")
+            ),
+        },
+        Kind::None => Action::Nothing,
+    })
+}
+
+/// Is the service active right now (systemd/launchd)?
+pub fn is_active(env: &Env, sup: &Supervisor) -> bool {
     match sup.kind {
-        Kind::Systemd => systemd::stop(env, sup)?,
-        Kind::Launchd => launchd::stop(env, sup)?,
-        Kind::Unmanaged => unmanaged::stop(&pids),
-        Kind::None => {}
+        Kind::Systemd => systemd::is_active(env, sup),
+        Kind::Launchd => launchd::is_active(env, sup),
+        _ => false,
+    }
+}
+
+/// Stops the gateway through its supervisor and proves it stopped: every pid gone and the port
+/// free. SIGKILL is the last resort after `deadline`.
+pub fn stop(env: &Env, sup: &Supervisor, gw: &Gateway, deadline: Duration) -> Result<()> {
+    let started = Instant::now();
+    let pids = pids_of(sup, gw);
+    match stop_action(env, sup, gw)? {
+        Action::Run(cmd) => {
+            if sup.kind == Kind::Launchd {
+                launchd::stop(env, sup)?;
+            } else {
+                cmd.run_ok()?;
+            }
+        }
+        Action::Signal(p) => unmanaged::stop(&p),
+        Action::Spawn { .. } | Action::Nothing => {}
     }
     let gone = |pids: &[u32]| pids.iter().all(|p| !proc::alive(*p)) && !proc::port_open(gw.port);
     if wait_until(started + deadline, || gone(&pids)) {
         return Ok(());
     }
     for p in &pids {
-        proc::signal(*p, nix::sys::signal::Signal::SIGKILL);
+        // Never a stranger: only a process that is still an OpenClaw gateway.
+        if proc::info(*p).is_some_and(|i| crate::gateway::is_gateway_process(&i)) {
+            proc::signal(*p, nix::sys::signal::Signal::SIGKILL);
+        }
     }
     if wait_until(Instant::now() + Duration::from_secs(5), || gone(&pids)) {
         return Ok(());
@@ -215,19 +344,23 @@ pub fn stop(env: &Env, sup: &Supervisor, gw: &Gateway, deadline: Duration) -> Re
 /// Starts the gateway through its supervisor (the health gate is the caller's). Returns the pid
 /// clawkit spawned itself (unmanaged relaunch), which the health gate watches.
 pub fn start(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<Option<u32>> {
-    match sup.kind {
-        Kind::Systemd => systemd::start(env, sup).map(|_| None),
-        Kind::Launchd => launchd::start(env, sup).map(|_| None),
-        Kind::Unmanaged => match &sup.relaunch {
-            Some(r) => unmanaged::start(r, layout).map(Some),
-            None => bail!(
-                "cannot relaunch this gateway: {}",
-                sup.relaunch_problem
-                    .as_deref()
-                    .unwrap_or("its command line is unknown")
-            ),
-        },
-        Kind::None => Ok(None),
+    match start_action(env, sup, layout)? {
+        Action::Run(cmd) => {
+            if sup.kind == Kind::Launchd {
+                launchd::start(env, sup)?;
+            } else {
+                cmd.run_ok()?;
+            }
+            Ok(None)
+        }
+        Action::Spawn { .. } => {
+            let r = sup
+                .relaunch
+                .as_ref()
+                .expect("spawn actions have a relaunch");
+            unmanaged::start(r, layout).map(Some)
+        }
+        Action::Signal(_) | Action::Nothing => Ok(None),
     }
 }
 

@@ -61,21 +61,19 @@ pub fn detect(env: &Env, layout: &Layout) -> Option<Supervisor> {
     Some(sup)
 }
 
-fn systemctl(env: &Env, verb: &str, sup: &Supervisor) -> Result<()> {
+/// `systemctl --user VERB UNIT`: the command clawkit runs (and `--dry-run` prints).
+pub fn cmd(env: &Env, verb: &str, sup: &Supervisor) -> Result<Cmd> {
     let bin = tool(env, "systemctl").context("systemctl is not on PATH")?;
     let unit = sup.name.as_deref().unwrap_or_default();
-    Cmd::new(bin)
+    Ok(Cmd::new(bin)
         .args(["--user", verb, unit])
-        .timeout(Duration::from_secs(90))
-        .run_ok()
-        .with_context(|| format!("systemctl --user {verb} {unit} failed"))?;
-    Ok(())
+        .timeout(Duration::from_secs(90)))
 }
 
-pub fn stop(env: &Env, sup: &Supervisor) -> Result<()> {
-    systemctl(env, "stop", sup)
-}
-
-pub fn start(env: &Env, sup: &Supervisor) -> Result<()> {
-    systemctl(env, "start", sup)
+/// Is the unit active (or activating) right now?
+pub fn is_active(env: &Env, sup: &Supervisor) -> bool {
+    cmd(env, "is-active", sup)
+        .ok()
+        .and_then(|c| c.timeout(Duration::from_secs(10)).run().ok())
+        .is_some_and(|o| matches!(o.stdout.trim(), "active" | "activating" | "reloading"))
 }

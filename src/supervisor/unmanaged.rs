@@ -112,9 +112,14 @@ fn rebuild_argv(p: &ProcInfo, install_root: Option<&Path>, port: u16) -> Option<
     ])
 }
 
+/// SIGTERM to the gateway's processes. Only processes that are OpenClaw gateways (a launcher,
+/// or a process retitled `openclaw-gateway`) are signalled: a pid that was reused by another
+/// program, or a stranger on the port, is never touched.
 pub fn stop(pids: &[u32]) {
     for p in pids {
-        proc::signal(*p, nix::sys::signal::Signal::SIGTERM);
+        if proc::info(*p).is_some_and(|i| crate::gateway::is_gateway_process(&i)) {
+            proc::signal(*p, nix::sys::signal::Signal::SIGTERM);
+        }
     }
 }
 

@@ -555,3 +555,83 @@ pub fn sigint(child: &std::process::Child) {
     )
     .unwrap();
 }
+
+/// `lib/clawkit/staging-*` directories (the install's lock lives beside them).
+pub fn staging_dirs(sb: &Sandbox) -> Vec<PathBuf> {
+    std::fs::read_dir(sb.prefix.join("lib/clawkit"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("staging-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where an install-level transaction (update, rollback) keeps its undo log.
+pub fn install_record(sb: &Sandbox) -> PathBuf {
+    sb.prefix.join("lib/clawkit/inflight.json")
+}
+
+/// Where a profile-level transaction (repair, reset, restore) keeps its undo log.
+pub fn profile_record(sb: &Sandbox) -> PathBuf {
+    sb.state_dir().join("clawkit/inflight.json")
+}
+
+/// Every clawkit lock (the profile's and the install's) is free again.
+pub fn assert_unlocked(sb: &Sandbox) {
+    use fs4::fs_std::FileExt;
+    for p in [
+        sb.state_dir().join("clawkit/lock"),
+        sb.prefix.join("lib/clawkit/lock"),
+    ] {
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&p) {
+            assert!(
+                f.try_lock_exclusive().unwrap(),
+                "the clawkit lock {} is still held",
+                p.display()
+            );
+        }
+    }
+}
+
+/// Spawns `clawkit ARGS` in the sandbox with piped output (for signals mid-run).
+pub fn spawn(sb: &Sandbox, args: &[&str]) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("clawkit"))
+        .env_clear()
+        .envs(sb.env())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &std::process::Child, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+}
+
+/// The transaction record's logged changes (kinds, in order), when the record exists.
+pub fn record_changes(path: &Path) -> Vec<String> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| {
+            v["changes"].as_array().map(|a| {
+                a.iter()
+                    .map(|c| {
+                        format!(
+                            "{}{}",
+                            c["change"]["kind"].as_str().unwrap_or("?"),
+                            if c["done"] == true { "" } else { "…" }
+                        )
+                    })
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}

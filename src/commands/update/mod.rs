@@ -1,0 +1,317 @@
+//! `clawkit update`: request → plan (`plan.rs`: preflight, every refusal before any change) →
+//! stage → one transaction for the outage window (`execute.rs`: stop → back up → swap → migrate
+//! → start → health gate → verify) → journal. Interrupted earlier operations are finished first
+//! (`crate::txn::resume`).
+
+pub mod execute;
+pub mod plan;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::cli::{Global, UpdateArgs};
+use crate::env::Env;
+use crate::exit::{Exit, Failure};
+use crate::journal::StepRecord;
+use crate::oplock;
+use crate::printer::{Printer, RED};
+use crate::probe::Snapshot;
+use crate::supervisor::Kind;
+use crate::txn::Ended;
+use crate::version::Version;
+
+use execute::Executed;
+use plan::{Mode, Plan};
+
+/// What the update reports (`--json`, schema 1). Every field is always present.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub command: &'static str,
+    pub outcome: String,
+    pub exit_code: u8,
+    pub mode: Option<Mode>,
+    pub from: Option<Version>,
+    pub to: Option<Version>,
+    pub cli_version: Option<Version>,
+    pub gateway_version: Option<Version>,
+    pub supervisor: Option<Kind>,
+    pub downtime_ms: Option<u64>,
+    pub duration_ms: u64,
+    pub steps: Vec<StepRecord>,
+    pub backup: Option<PathBuf>,
+    pub journal: Option<PathBuf>,
+    pub error: Option<String>,
+    pub fix: Option<String>,
+    pub plan: Option<Value>,
+    pub findings: Vec<Value>,
+    /// Every gateway the update stopped and started (all profiles of the install).
+    pub gateways: Vec<Value>,
+}
+
+impl Report {
+    fn new(snap: &Snapshot) -> Report {
+        Report {
+            schema: 1,
+            command: "update",
+            outcome: String::new(),
+            exit_code: 0,
+            mode: None,
+            from: snap.cli_version().cloned(),
+            to: None,
+            cli_version: snap.cli_version().cloned(),
+            gateway_version: snap.gateway.version.clone(),
+            supervisor: Some(snap.supervisor.kind),
+            downtime_ms: None,
+            duration_ms: 0,
+            steps: Vec::new(),
+            backup: None,
+            journal: None,
+            error: None,
+            fix: None,
+            plan: None,
+            findings: Vec::new(),
+            gateways: Vec::new(),
+        }
+    }
+}
+
+/// The locks an update takes: the install's and every member profile's.
+fn lock_dirs(snap: &Snapshot, plan: Option<&Plan>) -> Vec<PathBuf> {
+    let mut dirs = vec![snap.layout.clawkit_dir()];
+    if let Some(prefix) = plan
+        .map(|p| p.prefix.clone())
+        .or_else(|| snap.install.as_ref().and_then(|i| i.prefix.clone()))
+    {
+        dirs.push(Plan::work_dir(&prefix));
+    }
+    if let Some(plan) = plan {
+        dirs.extend(plan.members.iter().map(|m| m.layout.clawkit_dir()));
+    }
+    dirs
+}
+
+pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit> {
+    let started = Instant::now();
+    let target = super::target(g);
+    if args.resume {
+        return super::resume::run(env, g, p);
+    }
+    let mut snap = Snapshot::take(env, &target)?;
+    // The dry run takes no lock and resumes nothing: it must leave the tree exactly as it was.
+    let mut _locks = Vec::new();
+    if !args.dry_run {
+        _locks = oplock::acquire_all(&lock_dirs(&snap, None), "update")?;
+        let prefix = snap.install.as_ref().and_then(|i| i.prefix.clone());
+        if crate::txn::resume_pending(env, p, &snap.layout.state_dir, prefix.as_deref())?.is_some()
+        {
+            snap = Snapshot::take(env, &target)?;
+        }
+    }
+    let mut report = Report::new(&snap);
+    let plan = plan::preflight(env, &snap, args, target.prefix.as_deref(), p)?;
+    if !args.dry_run {
+        // Every member profile and the install itself, now that they are known.
+        let more: Vec<PathBuf> = lock_dirs(&snap, Some(&plan))
+            .into_iter()
+            .filter(|d| {
+                !_locks
+                    .iter()
+                    .any(|h: &oplock::OpLock| h.path == d.join("lock"))
+            })
+            .collect();
+        _locks.extend(oplock::acquire_all(&more, "update")?);
+    }
+    report.to = Some(plan.to.clone());
+    report.mode = Some(plan.mode);
+    report.from = plan.from.clone();
+
+    if plan::already_current(&snap, &plan) {
+        report.outcome = "already-current".into();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        p.line(format!(
+            "OpenClaw {} is installed and the gateway runs it: nothing to do.",
+            plan.to
+        ));
+        if p.json {
+            p.json(&report);
+        }
+        return Ok(Exit::Ok);
+    }
+
+    if !snap.interrupted.is_empty() {
+        // Only a dry run gets here with a pending operation.
+        report.plan = None;
+        p.alert(format!(
+            "note: {}",
+            crate::txn::describe(&snap.interrupted[0])
+        ));
+    }
+    plan.print(p, env);
+    if args.dry_run {
+        report.outcome = "planned".into();
+        report.plan = Some(plan.to_json(env));
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        if p.json {
+            p.json(&report);
+        }
+        return Ok(Exit::Ok);
+    }
+    if p.interactive && !args.yes && !p.json && !confirm(p, &plan)? {
+        return Err(Failure::refused("update cancelled; nothing was changed").into());
+    }
+
+    report.journal = plan
+        .members
+        .first()
+        .map(|m| crate::journal::path(&m.layout))
+        .or_else(|| Some(crate::journal::path(&snap.layout)));
+    let executed = execute::execute(env, &plan, p)?;
+    let (exit, outcome, error, fix) = match &executed {
+        Executed::Refused { failure, .. } => (
+            Exit::Refused,
+            "refused".to_string(),
+            Some(failure.message.clone()),
+            failure.fix.clone(),
+        ),
+        Executed::Done { fin, .. } => match &fin.ended {
+            Ended::Committed => (
+                Exit::Ok,
+                if plan.mode == Mode::RestartOnly {
+                    "restarted"
+                } else {
+                    "updated"
+                }
+                .to_string(),
+                None,
+                None,
+            ),
+            Ended::Undone { error } => (
+                Exit::RolledBack,
+                "rolled-back".to_string(),
+                Some(error.clone()),
+                Some(format!(
+                    "the gateway runs {} again; see `clawkit history show` for the failed step",
+                    plan.from
+                        .as_ref()
+                        .map_or("the previous version".into(), |v| v.to_string())
+                )),
+            ),
+            Ended::Failed { error, manual } => (
+                Exit::Attention,
+                "failed".to_string(),
+                Some(error.clone()),
+                Some(manual.clone()),
+            ),
+        },
+    };
+    match executed {
+        Executed::Refused { rec, .. } => {
+            report.steps = rec.steps;
+        }
+        Executed::Done { fin, findings } => {
+            report.steps = fin.rec.steps.clone();
+            report.downtime_ms = fin.outage_ms;
+            report.backup = fin.record.changes.iter().find_map(|l| match &l.change {
+                crate::txn::Change::Backup { dir, .. } => Some(dir.clone()),
+                _ => None,
+            });
+            report.findings = findings;
+        }
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.gateways = plan
+        .members
+        .iter()
+        .map(|m| {
+            let now = crate::gateway::startupz(m.port, Duration::from_millis(800));
+            json!({
+                "profile": m.profile_name(),
+                "state_dir": m.layout.state_dir,
+                "port": m.port,
+                "supervisor": m.supervisor.kind,
+                "version_before": m.gateway.version,
+                "version_now": now.and_then(|(_, v)| v.get("version").cloned()),
+            })
+        })
+        .collect();
+    report.outcome = outcome.clone();
+    report.exit_code = exit.code();
+    report.error = error.clone();
+    report.fix = fix.clone();
+    match exit {
+        Exit::Ok => {
+            report.cli_version = Some(plan.to.clone());
+            report.gateway_version = plan.starts_any().then(|| plan.to.clone());
+        }
+        Exit::RolledBack | Exit::Refused => {
+            report.cli_version = plan.from.clone();
+            report.gateway_version = snap.gateway.version.clone();
+        }
+        _ => {}
+    }
+
+    match exit {
+        Exit::Ok => {
+            let outage = report
+                .downtime_ms
+                .map(|ms| format!(", gateway outage {:.1}s", ms as f64 / 1000.0))
+                .unwrap_or_default();
+            if plan.mode == Mode::RestartOnly {
+                p.line(format!(
+                    "{} the gateway on OpenClaw {} (the CLI already was){outage}",
+                    p.paint(crate::printer::GREEN, "restarted"),
+                    plan.to
+                ));
+            } else {
+                p.line(format!(
+                    "{} OpenClaw {} → {}{outage}",
+                    p.paint(crate::printer::GREEN, "updated"),
+                    plan.from
+                        .as_ref()
+                        .map_or("(none)".into(), |v| v.to_string()),
+                    plan.to
+                ));
+            }
+            if !plan.starts_any() {
+                p.line("  no gateway was running, so none was started (use --start to start one)");
+            }
+        }
+        _ => {
+            p.alert(format!(
+                "{} {}",
+                p.paint(RED, format!("{outcome}:")),
+                error.as_deref().unwrap_or("")
+            ));
+            if let Some(fix) = &fix {
+                p.alert(format!("  next: {fix}"));
+            }
+        }
+    }
+    if p.json {
+        p.json(&report);
+    }
+    Ok(exit)
+}
+
+fn confirm(p: &Printer, plan: &Plan) -> Result<bool> {
+    let outage = if plan.outage_expected() {
+        "the gateway will be down for the stop, migration and start (typically 10-30 s)"
+    } else {
+        "no gateway is running"
+    };
+    p.line(format!(
+        "Update OpenClaw {} → {}? {outage}. [y/N] ",
+        plan.from
+            .as_ref()
+            .map_or("(none)".into(), |v| v.to_string()),
+        plan.to
+    ));
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}
