@@ -90,6 +90,7 @@ const CONFIG: &str =
 const MANIFEST: &str =
     "it changes how the global package is recorded; clawkit installs OpenClaw with npm and cannot record it that way";
 const NO_EQUIVALENT: &str = "clawkit update has no equivalent";
+const ENV: &str = "it changes the environment bun runs with; clawkit update runs npm in yours";
 
 // ───────────────────────────── npm and pnpm: nopt ─────────────────────────────
 
@@ -344,8 +345,9 @@ const PNPM_VALUES: &[&str] = &[
     "trust-policy-ignore-after", "tag",
 ];
 
-/// pnpm's universal shorthands (unchanged from pnpm 8 to 11), plus the ones pnpm 11's `add`
-/// adds. `-d` means `--loglevel=info` before pnpm 11 and `--save-dev` in pnpm 11's `add`.
+/// pnpm's universal shorthands (unchanged from pnpm 8 to 10), plus the ones `add` gained since
+/// (`-y`, `-e`, `-o`, `--save-catalog`). `-d` means `--loglevel=info` in older pnpm and
+/// `--save-dev` in newer `add`.
 const PNPM_SHORTHANDS: &[(&str, &[&str])] = &[
     ("s", &["--reporter", "silent"]),
     ("silent", &["--reporter", "silent"]),
@@ -382,6 +384,7 @@ const PNPM_SHORTHANDS: &[(&str, &[&str])] = &[
     ("i", &["--interactive"]),
     ("F", &["--filter"]),
     ("y", &["--yes"]),
+    ("save-catalog", &["--save-catalog-name", "default"]),
 ];
 
 const PNPM: Nopt = Nopt {
@@ -411,7 +414,9 @@ fn pnpm_rule(key: &str) -> Option<Rule> {
         "dir" | "prefix" => Refuse("in pnpm it names a project directory, not npm's prefix"),
         "tag" => Refuse("pnpm add has no --tag; name the version instead, as in openclaw@beta"),
         "dry-run" => Refuse("pnpm add has no --dry-run; `clawkit update --dry-run` shows the plan"),
-        "pnpm-d" => Refuse("-d means --loglevel=info before pnpm 11 and --save-dev in pnpm 11"),
+        "pnpm-d" => {
+            Refuse("-d is --loglevel=info in older pnpm and --save-dev in newer `pnpm add`")
+        }
         "save"
         | "save-dev"
         | "save-prod"
@@ -715,8 +720,9 @@ enum Takes {
     Optional,
 }
 
-/// bun's `add`/`install`/`update` options (src/install/PackageManager/CommandLineArguments.zig).
-/// bun matches names literally (`--no-save` is its own option) and ignores unknown long options.
+/// bun's `add`/`install`/`update` options (src/install/PackageManager/CommandLineArguments.zig,
+/// and `bun add --help` of bun 1.4). bun matches names literally (`--no-save` is its own
+/// option), ignores long options it does not know and stops at short ones it does not know.
 const BUN: &[(&str, Option<char>, Takes, Rule)] = {
     use Rule::*;
     use Takes::*;
@@ -741,6 +747,8 @@ const BUN: &[(&str, Option<char>, Takes, Rule)] = {
         ("prod", Some('P'), Nothing, Refuse(DEPS)),
         ("omit", None, One, Refuse(DEPS)),
         ("save", None, Nothing, Refuse(MANIFEST)),
+        ("save-prod", None, Nothing, Refuse(MANIFEST)),
+        ("catalog", None, Optional, Refuse(MANIFEST)),
         ("no-save", None, Nothing, Refuse(MANIFEST)),
         ("dev", Some('d'), Nothing, Refuse(MANIFEST)),
         ("development", Some('D'), Nothing, Refuse(MANIFEST)),
@@ -760,6 +768,9 @@ const BUN: &[(&str, Option<char>, Takes, Rule)] = {
         ("cache-dir", None, One, Refuse(SOURCE)),
         ("no-cache", None, Nothing, Refuse(SOURCE)),
         ("minimum-release-age", None, One, Refuse(SOURCE)),
+        ("minimum-release-age-excludes", None, One, Refuse(SOURCE)),
+        ("offline", None, Nothing, Refuse(SOURCE)),
+        ("prefer-offline", None, Nothing, Refuse(SOURCE)),
         (
             "no-verify",
             None,
@@ -768,7 +779,8 @@ const BUN: &[(&str, Option<char>, Takes, Rule)] = {
         ),
         ("cpu", None, One, Refuse(PLATFORM)),
         ("os", None, One, Refuse(PLATFORM)),
-        ("filter", None, One, Refuse(WORKSPACES)),
+        ("libc", None, One, Refuse(PLATFORM)),
+        ("filter", Some('F'), One, Refuse(WORKSPACES)),
         ("recursive", Some('r'), Nothing, Refuse(WORKSPACES)),
         ("interactive", Some('i'), Nothing, Refuse(NO_EQUIVALENT)),
         ("analyze", Some('a'), Nothing, Refuse(NO_EQUIVALENT)),
@@ -786,6 +798,11 @@ const BUN: &[(&str, Option<char>, Takes, Rule)] = {
         ),
         ("ca", None, One, Refuse(CONFIG)),
         ("cafile", None, One, Refuse(CONFIG)),
+        ("use-system-ca", None, Nothing, Refuse(CONFIG)),
+        ("use-openssl-ca", None, Nothing, Refuse(CONFIG)),
+        ("use-bundled-ca", None, Nothing, Refuse(CONFIG)),
+        ("env-file", None, One, Refuse(ENV)),
+        ("no-env-file", None, Nothing, Refuse(ENV)),
         ("network-concurrency", None, One, Refuse(CONFIG)),
     ]
 };
@@ -1691,6 +1708,7 @@ pnpm add -g openclaw --prefix /opt/oc => refuse: `--prefix`: in pnpm it names a 
 pnpm add -gD openclaw => refuse: `-D` (in `-gD`)
 pnpm add -g openclaw -d => refuse: `-d`
 pnpm add -g openclaw --allow-build=esbuild => refuse: `--allow-build=esbuild`
+pnpm add -g openclaw --save-catalog => refuse: `--save-catalog`: it changes how the global package is recorded
 pnpm add -g openclaw --frobnicate => refuse: `--frobnicate`
 pnpm update -g => refuse: every global package
 pnpm add -g link:../openclaw => refuse: a `link:` spec
@@ -1712,6 +1730,7 @@ bun add -g openclaw -y => refuse: `-y`: in bun, -y is --yarn
 bun add -gE openclaw => refuse: `-E` (in `-gE`)
 bun add -g openclaw --tag=beta => refuse: `--tag=beta`: clawkit does not know this bun flag
 bun add -g openclaw --trust => refuse: `--trust`
+bun add -g openclaw --env-file=.env.ci => refuse: `--env-file=.env.ci`
 bun add -g openclaw --registry => refuse: `--registry` needs a value
 bun update -g => refuse: every global package
 bun add openclaw => pass
