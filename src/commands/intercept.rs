@@ -1324,12 +1324,17 @@ fn global(flags: &[Flag]) -> bool {
     global || location
 }
 
+/// Words as a user would type them.
+fn shell_line(words: &[impl AsRef<str>]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| quote(w.as_ref())).collect();
+    quoted.join(" ")
+}
+
 /// One line: why, then how to run the real tool anyway.
 fn refusal(tool: &str, args: &[String], why: impl std::fmt::Display) -> Decision {
-    let line: Vec<String> = args.iter().map(|a| quote(a)).collect();
     Decision::Refuse(format!(
         "{why}; to run the real {tool}: CLAWKIT_BYPASS=1 {tool} {}",
-        line.join(" ")
+        shell_line(args)
     ))
 }
 
@@ -1358,7 +1363,7 @@ fn decide(tool: &str, args: &[String], p: &Parsed, cwd: &Path, home: Option<&Pat
                 format!(
                     "`{tool} {}` would update every global package, OpenClaw included, under \
                      its running gateway: run `clawkit update` for OpenClaw, then this for the rest",
-                    args.join(" ")
+                    shell_line(args)
                 ),
             )
         } else {
@@ -1380,14 +1385,19 @@ fn decide(tool: &str, args: &[String], p: &Parsed, cwd: &Path, home: Option<&Pat
         .map(|(s, _)| s.as_str())
         .collect();
     if !others.is_empty() {
+        let ours = if verb == Verb::Install {
+            "clawkit update --install"
+        } else {
+            "clawkit update"
+        };
         return refusal(
             tool,
             args,
             format!(
                 "this installs OpenClaw together with {}, and clawkit updates OpenClaw on its own: \
-                 run `clawkit update`, then `{tool} {first} -g {}`",
+                 run `{ours}`, then `{tool} {first} -g {}`",
                 others.join(" "),
-                others.join(" ")
+                shell_line(&others)
             ),
         );
     }
@@ -1401,7 +1411,7 @@ fn decide(tool: &str, args: &[String], p: &Parsed, cwd: &Path, home: Option<&Pat
     let Some((spec, Owner::Ours(source))) = owners.into_iter().next() else {
         return Decision::Pass;
     };
-    if let Source::Unsupported(why) = source {
+    if let Source::Unsupported(why) = &source {
         return refusal(tool, args, why);
     }
     if verb == Verb::InstallTest {
@@ -1486,7 +1496,7 @@ fn decide(tool: &str, args: &[String], p: &Parsed, cwd: &Path, home: Option<&Pat
             }
         }
         Source::Path(path) => out.extend(["--package".into(), path.display().to_string()]),
-        Source::Unsupported(_) => unreachable!("refused above"),
+        Source::Unsupported(why) => return refusal(tool, args, why),
     }
     if let Some(p) = prefix {
         match resolve(p, cwd, home) {
@@ -1904,6 +1914,20 @@ mod tests {
         ] {
             for tool in ["npm", "pnpm", "bun"] {
                 let _ = classify(tool, &words(line), Path::new("/"), None);
+            }
+        }
+    }
+
+    #[test]
+    fn every_known_flag_has_a_rule() {
+        for (tool, n) in [("npm", &NPM), ("pnpm", &PNPM)] {
+            for key in n.bools.iter().chain(n.values) {
+                assert!((n.rule)(key).is_some(), "{tool} --{key}");
+            }
+            for (short, expansion) in n.shorthands {
+                let key = expansion[0].trim_start_matches("--");
+                let key = key.strip_prefix("no-").unwrap_or(key);
+                assert!(n.known(key), "{tool} -{short} expands to unknown --{key}");
             }
         }
     }
