@@ -1154,6 +1154,16 @@ enum Source {
     Unsupported(String),
 }
 
+/// An npm registry clawkit update accepts: an http(s) URL with a host.
+fn http_url(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    ["http://", "https://"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+    }) && !s.contains(char::is_whitespace)
+}
+
 /// `openclaw-2026.9.6.tgz`, as `npm pack` names OpenClaw's tarball.
 fn openclaw_tarball_name(path: &Path) -> bool {
     let name = path
@@ -1237,23 +1247,35 @@ fn owner(arg: &str, cwd: &Path, home: Option<&Path>) -> Owner {
             path: Some(path),
             tarball,
         } => {
-            if name.is_some() {
-                return if ours(&name) {
-                    Owner::Ours(Source::Path(path))
-                } else {
-                    Owner::Other
-                };
+            if !path.exists() {
+                // Nothing there: npm fails on it, installing nothing.
+                return Owner::Other;
             }
-            // npm pack's name is enough here: `clawkit update --package` checks the contents.
-            if tarball && openclaw_tarball_name(&path) {
-                return Owner::Ours(Source::Path(path));
-            }
-            match package_name(&path, tarball) {
-                Found::Name(n) if n == PACKAGE => Owner::Ours(Source::Path(path)),
-                Found::Name(_) | Found::Missing => Owner::Other,
-                Found::Unreadable(why) => Owner::Unsure(format!(
-                    "clawkit cannot tell whether `{arg}` is OpenClaw: {why}"
-                )),
+            let openclaw = if name.is_some() {
+                ours(&name)
+            } else if tarball && openclaw_tarball_name(&path) {
+                // npm pack's name is enough: `clawkit update --package` checks the contents.
+                true
+            } else {
+                match package_name(&path, tarball) {
+                    Found::Name(n) => n == PACKAGE,
+                    Found::Missing => false,
+                    Found::Unreadable(why) => {
+                        return Owner::Unsure(format!(
+                            "clawkit cannot tell whether `{arg}` is OpenClaw: {why}"
+                        ))
+                    }
+                }
+            };
+            match (openclaw, tarball) {
+                (false, _) => Owner::Other,
+                (true, true) => Owner::Ours(Source::Path(path)),
+                // `clawkit update --package` takes a tarball, as `npm pack` makes it.
+                (true, false) => Owner::Ours(Source::Unsupported(format!(
+                    "`{arg}` is an OpenClaw directory and clawkit installs OpenClaw from the \
+                     registry or a tarball: run `npm pack {}`, then install the tarball it makes",
+                    quote(arg)
+                ))),
             }
         }
     }
@@ -1505,6 +1527,13 @@ fn decide(tool: &str, args: &[String], p: &Parsed, cwd: &Path, home: Option<&Pat
         }
     }
     if let Some(r) = registry {
+        if !http_url(r) {
+            return refusal(
+                tool,
+                args,
+                format!("`{r}` is not an http(s) registry URL, which clawkit update needs"),
+            );
+        }
         out.extend(["--registry".into(), r.to_string()]);
     }
     if verb == Verb::Install {
@@ -1654,7 +1683,6 @@ npm i -g ./openclaw-2026.9.6.tgz => update --package {cwd}/openclaw-2026.9.6.tgz
 npm i -g openclaw-2026.9.6.tgz => update --package {cwd}/openclaw-2026.9.6.tgz --install
 npm i -g file:oc.tgz => update --package {cwd}/oc.tgz --install
 npm i -g ~/openclaw-2026.9.6.tgz => update --package {home}/openclaw-2026.9.6.tgz --install
-npm i -g ./checkout/ => update --package {cwd}/checkout --install
 npm i -g openclaw@./oc.tgz --dry-run => update --package {cwd}/oc.tgz --install --dry-run
 npm i -gf openclaw => refuse: `-f` (in `-gf`): clawkit never forces
 npm install -g openclaw --force => refuse: `--force`
@@ -1682,6 +1710,8 @@ npm i -g openclaw/openclaw => refuse: is a git repository
 npm i -g openclaw@git+https://example.com/oc.git => refuse: clawkit installs OpenClaw only from the registry
 npm i -g oc@npm:openclaw => refuse: npm alias
 npm i -g ./junk.tgz => refuse: not an npm package tarball
+npm i -g ./checkout/ => refuse: run `npm pack ./checkout/`, then install the tarball it makes
+npm i -g openclaw --registry=ftp://r.local/ => refuse: `ftp://r.local/` is not an http(s) registry URL
 npm install-test -g openclaw => refuse: also runs the package's tests
 npm install openclaw => pass
 npm install -g typescript => pass
@@ -1700,6 +1730,7 @@ npm i --location=user openclaw => pass
 npm i -g ./typescript-5.9.2.tgz => pass
 npm i -g ./other/ => pass
 npm i -g ./missing/ => pass
+npm i -g ./openclaw-2026.9.7.tgz => pass
 npm i -g left-pad@github:someone/left-pad => pass
 npm link openclaw => pass
 pnpm add -g openclaw => update --install
@@ -1799,9 +1830,9 @@ bun add -g openclaw --help => pass
             .collect()
     }
 
-    /// The files the rows name, in `cwd`: OpenClaw's tarball as `npm pack` names it, the same
-    /// tarball renamed, another package's tarball, a file that is no tarball, an OpenClaw
-    /// checkout and another package's directory.
+    /// The files the rows name, in `cwd`: OpenClaw's tarball as `npm pack` names it (also in
+    /// HOME, `cwd`'s parent), the same tarball renamed, another package's tarball, a file that
+    /// is no tarball, an OpenClaw checkout and another package's directory.
     pub fn fixtures(cwd: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(cwd)?;
         let pack = |name: &str, file: &str| -> std::io::Result<()> {
@@ -1827,6 +1858,12 @@ bun add -g openclaw --help => pass
             }
         };
         pack("openclaw", "openclaw-2026.9.6.tgz")?;
+        if let Some(home) = cwd.parent() {
+            std::fs::copy(
+                cwd.join("openclaw-2026.9.6.tgz"),
+                home.join("openclaw-2026.9.6.tgz"),
+            )?;
+        }
         pack("openclaw", "oc.tgz")?;
         pack("typescript", "typescript-5.9.2.tgz")?;
         std::fs::write(cwd.join("junk.tgz"), "not a tarball")?;
