@@ -55,8 +55,120 @@ proptest! {
 
     #[test]
     fn package_manager_lines(args in proptest::collection::vec("\\PC{0,20}", 0..8), tool in prop_oneof![Just("npm"), Just("pnpm"), Just("bun"), Just("yarn")]) {
-        if let clawkit::commands::intercept::Decision::Update(a) = clawkit::commands::intercept::classify(tool, &args) {
+        check_line(tool, &args)?;
+    }
+
+    #[test]
+    fn package_manager_words(
+        verb in proptest::sample::select(&["install", "i", "add", "update", "up"][..]),
+        global in proptest::sample::select(&["-g", "--global", "--location=global", "-gy"][..]),
+        at in 0usize..6,
+        rest in proptest::collection::vec(proptest::sample::select(WORDS), 0..5),
+        tool in prop_oneof![Just("npm"), Just("pnpm"), Just("bun")],
+    ) {
+        // A verb, a global flag and anything: most of these reach the update path.
+        let mut args: Vec<String> = rest.into_iter().map(String::from).collect();
+        args.insert(at.min(args.len()), global.to_string());
+        args.insert(0, verb.to_string());
+        check_line(tool, &args)?;
+    }
+}
+
+/// Words of real package-manager command lines, shuffled into lines that reach every branch.
+const WORDS: &[&str] = &[
+    "install",
+    "i",
+    "add",
+    "update",
+    "up",
+    "-g",
+    "--global",
+    "--location",
+    "global",
+    "user",
+    "--location=global",
+    "openclaw",
+    "openclaw@latest",
+    "openclaw@2026.9.6",
+    "openclaw@beta",
+    "openclaw@2026.x",
+    "typescript",
+    "--tag",
+    "beta",
+    "--tag=next",
+    "--no-tag",
+    "--dry-run",
+    "--no-dry-run",
+    "--prefix",
+    "/opt/x",
+    "rel",
+    "--registry",
+    "http://r/",
+    "-y",
+    "--yes",
+    "-gy",
+    "-gf",
+    "-f",
+    "--force",
+    "--no-fund",
+    "--",
+    "-C",
+    "-s",
+    "-q",
+    "-dd",
+    "-L",
+    "-E",
+    "-D",
+    "-h",
+    "--latest",
+    "--weird",
+    "--weird=1",
+    "./openclaw-2026.9.6.tgz",
+    "file:x.tgz",
+    "~/x.tgz",
+    "github:a/b",
+    "a/b",
+    "oc@npm:openclaw",
+    ".",
+    "true",
+    "false",
+];
+
+/// Whatever the line, clawkit either passes it, refuses it in one line that says how to run the
+/// real tool, or runs `clawkit update` with flags it has and values it accepts.
+fn check_line(tool: &str, args: &[String]) -> Result<(), TestCaseError> {
+    use clawkit::commands::intercept::{classify, Decision};
+    match classify(tool, args, std::path::Path::new("/nonexistent/cwd"), None) {
+        Decision::Pass => {}
+        Decision::Refuse(m) => {
+            prop_assert!(!m.contains('\n'), "{}", m);
+            let bypass = format!("CLAWKIT_BYPASS=1 {tool} ");
+            prop_assert!(m.contains(&bypass), "{}", m);
+        }
+        Decision::Update(a) => {
             prop_assert_eq!(a[0].as_str(), "update");
+            prop_assert!(
+                args.iter().any(|w| w.contains("openclaw")),
+                "{:?} from {:?}",
+                a,
+                args
+            );
+            let mut i = 1;
+            while i < a.len() {
+                let value = a.get(i + 1).map(String::as_str).unwrap_or_default();
+                match a[i].as_str() {
+                    "--to" => prop_assert!(clawkit::npm::Target::parse(value).is_ok(), "{:?}", a),
+                    "--package" | "--prefix" => prop_assert!(value.starts_with('/'), "{:?}", a),
+                    "--registry" => prop_assert!(!value.is_empty(), "{:?}", a),
+                    "--install" | "--dry-run" | "--yes" => {
+                        i += 1;
+                        continue;
+                    }
+                    other => prop_assert!(false, "unexpected {} in {:?}", other, a),
+                }
+                i += 2;
+            }
         }
     }
+    Ok(())
 }

@@ -4,19 +4,28 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use clawkit::commands::intercept::table::{self, Expect};
+
 struct Bin {
     _dir: tempfile::TempDir,
     bin: PathBuf,
     log: PathBuf,
+    /// Where the lines run: the table's fixtures.
+    work: PathBuf,
+    home: PathBuf,
 }
 
-/// A PATH with the real clawkit behind a wrapper that records `update` calls, and fake
-/// npm/pnpm that record their arguments and exit 7.
+/// A PATH with the real clawkit behind a wrapper that records `update` calls and exits 3 (so
+/// the test sees the update's exit code come back), and fake npm, pnpm and bun that record
+/// their arguments byte for byte and exit 7.
 fn bin() -> Bin {
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
+    let home = dir.path().canonicalize().unwrap();
+    let bin = home.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let log = dir.path().join("calls.log");
+    let log = home.join("calls.log");
+    let work = home.join("work");
+    table::fixtures(&work).unwrap();
     let real = assert_cmd::cargo::cargo_bin("clawkit");
     let write = |name: &str, body: String| {
         let p = bin.join(name);
@@ -27,17 +36,17 @@ fn bin() -> Bin {
     write(
         "clawkit",
         format!(
-            "#!/bin/sh\ncase \"$1\" in\n  update) echo \"clawkit $*\" >> {log}; exit 0;;\n  *) exec {real} \"$@\";;\nesac\n",
+            "#!/bin/sh\ncase \"$1\" in\n  update) echo \"clawkit $*\" >> {log}; exit 3;;\n  *) exec {real} \"$@\";;\nesac\n",
             log = log.display(),
             real = real.display()
         ),
     );
-    for tool in ["npm", "pnpm"] {
+    for tool in ["npm", "pnpm", "bun"] {
         write(
             tool,
             format!(
-                "#!/bin/sh\necho \"{tool} $*\" >> {}\nexit 7\n",
-                log.display()
+                "#!/bin/sh\nprintf '%s' {tool} >> {log}\nfor a in \"$@\"; do printf ' %s' \"$a\" >> {log}; done\necho >> {log}\nexit 7\n",
+                log = log.display()
             ),
         );
     }
@@ -45,6 +54,8 @@ fn bin() -> Bin {
         _dir: dir,
         bin,
         log,
+        work,
+        home,
     }
 }
 
@@ -63,7 +74,8 @@ fn shells() -> Vec<&'static str> {
     found
 }
 
-fn run_in(shell: &str, b: &Bin, line: &str, extra_env: &[(&str, &str)]) -> (i32, String, String) {
+/// Runs `line` in `shell` with the alias loaded: (exit code, what was called, stderr).
+fn run_in(shell: &str, b: &Bin, line: &str, extra_env: &[(&str, &str)]) -> (i32, Vec<u8>, String) {
     let _ = std::fs::remove_file(&b.log);
     let script = match shell {
         "fish" => format!("clawkit shell-init fish | source; {line}"),
@@ -73,104 +85,108 @@ fn run_in(shell: &str, b: &Bin, line: &str, extra_env: &[(&str, &str)]) -> (i32,
     let out = Command::new(shell)
         .arg("-c")
         .arg(&script)
+        .current_dir(&b.work)
         .env_clear()
         .env("PATH", &path)
-        .env("HOME", b.bin.parent().unwrap())
+        .env("HOME", &b.home)
         .envs(extra_env.iter().copied())
         .output()
         .unwrap();
-    let log = std::fs::read_to_string(&b.log).unwrap_or_default();
+    let mut log = std::fs::read(&b.log).unwrap_or_default();
+    if log.last() == Some(&b'\n') {
+        log.pop();
+    }
     (
         out.status.code().unwrap_or(-1),
-        log.trim().to_string(),
+        log,
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
 
-const INTERCEPTED: &[(&str, &str)] = &[
-    ("npm install -g openclaw", "clawkit update"),
-    ("npm i -g openclaw@latest", "clawkit update --to latest"),
-    (
-        "npm install --global openclaw@2026.9.5",
-        "clawkit update --to 2026.9.5",
-    ),
-    ("npm -g install openclaw", "clawkit update"),
-    ("npm install openclaw -g", "clawkit update"),
-    (
-        "npm install --location=global openclaw@beta",
-        "clawkit update --to beta",
-    ),
-    ("npm update -g openclaw", "clawkit update"),
-    ("npm up --global openclaw", "clawkit update"),
-    (
-        "npm add -g openclaw@2026.7.1-2",
-        "clawkit update --to 2026.7.1-2",
-    ),
-    (
-        "npm install -g --prefix /opt/oc openclaw",
-        "clawkit update --prefix /opt/oc",
-    ),
-    ("npm i -g openclaw --no-fund", "clawkit update"),
-    ("pnpm add -g openclaw", "clawkit update"),
-    (
-        "pnpm add --global openclaw@latest",
-        "clawkit update --to latest",
-    ),
-];
-
-const PASSED: &[&str] = &[
-    "npm install openclaw",
-    "npm install -g typescript",
-    "npm install -g openclaw-plugin-x",
-    "npm view openclaw version",
-    "npm uninstall -g openclaw",
-    "npm run build -- --watch",
-    "npm --version",
-    "npm install -g --prefix openclaw typescript",
-    "pnpm add openclaw",
-    "npm i 'odd arg with spaces'",
-];
-
+/// Every row of the alias table, typed into every shell.
 #[test]
-fn intercepts_and_passes_through_in_every_shell() {
+fn every_table_row_in_every_shell() {
     let b = bin();
     let shells = shells();
     assert!(shells.contains(&"bash"));
+    let rows = table::rows();
+    assert!(rows.len() >= 40);
     for shell in shells {
-        for (line, want) in INTERCEPTED {
+        for row in &rows {
+            let line = row.line;
             let (code, log, err) = run_in(shell, &b, line, &[]);
-            assert_eq!(code, 0, "{shell}: {line}: {err}");
-            assert_eq!(log, *want, "{shell}: {line}");
-            assert!(
-                err.contains("clawkit: running `clawkit update"),
-                "{shell}: {line}: {err}"
-            );
+            let log = String::from_utf8_lossy(&log);
+            match &row.expect {
+                Expect::Update(_) => {
+                    let want = format!("clawkit {}", row.argv(&b.work, &b.home).unwrap().join(" "));
+                    assert_eq!(log, want, "{shell}: {line}: {err}");
+                    assert_eq!(
+                        code, 3,
+                        "{shell}: {line}: the update's exit code comes back"
+                    );
+                    assert!(
+                        err.contains(&format!("clawkit: running `{want}` instead of `")),
+                        "{shell}: {line}: {err}"
+                    );
+                }
+                Expect::Pass => {
+                    assert_eq!(
+                        code, 7,
+                        "{shell}: {line}: the tool's exit code comes back: {err}"
+                    );
+                    assert_eq!(log, line, "{shell}: {line}: arguments unchanged");
+                }
+                Expect::Refuse(text) => {
+                    assert_eq!(code, 2, "{shell}: {line}: {err}");
+                    assert!(log.is_empty(), "{shell}: {line}: nothing runs: {log}");
+                    assert!(err.contains(text), "{shell}: {line}: {err}");
+                    assert_eq!(
+                        err.trim_end().lines().count(),
+                        1,
+                        "{shell}: {line}: one line: {err}"
+                    );
+                    let tool = row.tool();
+                    assert!(
+                        err.contains(&format!("CLAWKIT_BYPASS=1 {tool} ")),
+                        "{shell}: {line}: {err}"
+                    );
+                }
+            }
         }
-        for line in PASSED {
-            let (code, log, _) = run_in(shell, &b, line, &[]);
-            assert_eq!(
-                code, 7,
-                "{shell}: {line}: the real tool's exit code comes back"
-            );
-            let tool = line.split_whitespace().next().unwrap();
-            let want = format!("{tool}{}", &line[tool.len()..]).replace('\'', "");
-            assert_eq!(log, want, "{shell}: {line}: arguments unchanged");
-        }
-        // Mixed specs are explained and refused; nothing runs.
-        let (code, log, err) = run_in(shell, &b, "npm install -g openclaw typescript", &[]);
-        assert_eq!(code, 2, "{shell}");
-        assert!(log.is_empty(), "{shell}: {log}");
-        assert!(err.contains("together with typescript"), "{shell}: {err}");
+    }
+}
+
+#[test]
+fn odd_arguments_pass_byte_for_byte_and_bypass_skips_clawkit() {
+    let b = bin();
+    for shell in shells() {
+        let (code, log, _) = run_in(shell, &b, "npm i 'odd arg with spaces' ''", &[]);
+        assert_eq!(
+            (code, log.as_slice()),
+            (7, &b"npm i odd arg with spaces "[..]),
+            "{shell}"
+        );
+        // Not UTF-8: passes through untouched.
+        let bad = match shell {
+            "fish" => "npm i (printf '\\xff\\xfe')",
+            _ => "npm i $'\\xff\\xfe'",
+        };
+        let (code, log, err) = run_in(shell, &b, bad, &[]);
+        assert_eq!(
+            (code, log.as_slice()),
+            (7, &b"npm i \xff\xfe"[..]),
+            "{shell}: {err}"
+        );
         // The bypass goes straight to npm.
         let (code, log, _) = run_in(
             shell,
             &b,
-            "npm install -g openclaw",
+            "npm install -g openclaw --force",
             &[("CLAWKIT_BYPASS", "1")],
         );
         assert_eq!(
-            (code, log.as_str()),
-            (7, "npm install -g openclaw"),
+            (code, String::from_utf8_lossy(&log).as_ref()),
+            (7, "npm install -g openclaw --force"),
             "{shell}"
         );
     }
