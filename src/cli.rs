@@ -88,9 +88,12 @@ Add to your shell profile:\n\
   bash (~/.bashrc):  eval \"$(clawkit shell-init bash)\"\n\
   zsh  (~/.zshrc):   eval \"$(clawkit shell-init zsh)\"\n\
   fish (config.fish): clawkit shell-init fish | source\n\n\
-Then `npm install -g openclaw@latest` (also i/add/update/up, -g/--global/--location=global in any \
-position, pnpm add -g, bun add -g) runs `clawkit update --to latest`, and says so. Everything \
-else goes to the real npm unchanged. Bypass once with CLAWKIT_BYPASS=1.")]
+Then a global install or update of OpenClaw (`npm i -g openclaw@latest`, `npm update -g openclaw`, \
+`pnpm add -g openclaw`, `bun add -g openclaw`, flags in any position) runs the matching \
+`clawkit update` and says so: `--dry-run`, `--tag`, `--registry`, `--prefix`, `--yes` and a local \
+tarball carry over; a flag clawkit cannot honour (`--force`, `--ignore-scripts`, `--omit`, …) is \
+refused, naming the flag. Everything else goes to the real tool unchanged, with its exit code. \
+Bypass once with CLAWKIT_BYPASS=1.")]
     ShellInit {
         /// bash, zsh or fish
         shell: String,

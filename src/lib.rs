@@ -107,8 +107,9 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
             })
             .map_err(Into::into),
         Command::Intercept { tool, args } => {
-            let args: Vec<_> = args.iter().skip_while(|a| *a == "--").cloned().collect();
-            commands::intercept::run(&env, tool, &args, &printer)
+            // The shell functions call `intercept TOOL -- ARGS`; clap consumes that `--`, so
+            // the user's own `npm -- …` reaches npm as typed.
+            commands::intercept::run(&env, tool, args, &printer)
         }
         Command::Man => {
             let man = clap_mangen::Man::new(Cli::command());

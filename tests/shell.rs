@@ -234,3 +234,18 @@ fn man_page_renders() {
     );
     assert!(text.contains("update"));
 }
+
+/// The user's own `--` reaches the real tool: `npm -- run build` stays `npm -- run build`,
+/// and `npm -- i -g openclaw` (a local install of a package named `-g` to npm) is not intercepted.
+#[test]
+fn a_users_double_dash_is_passed_through() {
+    let b = bin();
+    for shell in shells() {
+        let (_, _, _) = run_in(shell, &b, "npm -- run build", &[]);
+        let log = std::fs::read_to_string(&b.log).unwrap_or_default();
+        assert_eq!(log.trim(), "npm -- run build", "{shell}: {log}");
+        let (_, _, _) = run_in(shell, &b, "npm -- i -g openclaw", &[]);
+        let log = std::fs::read_to_string(&b.log).unwrap_or_default();
+        assert_eq!(log.trim(), "npm -- i -g openclaw", "{shell}: {log}");
+    }
+}
