@@ -223,6 +223,8 @@ pub struct Txn<'a> {
     pub outage_ms: Option<u64>,
     /// Set by [`Txn::verified`]: from then on, nothing is undone.
     committed_forward: bool,
+    /// Step boundaries passed so far (for the crash-point tests).
+    boundaries: u32,
 }
 
 /// How a transaction ended.
@@ -319,6 +321,7 @@ impl<'a> Txn<'a> {
             outage_start: None,
             outage_ms: None,
             committed_forward: false,
+            boundaries: 0,
         };
         txn.journal("in-progress", None);
         txn.interrupt
@@ -374,7 +377,33 @@ impl<'a> Txn<'a> {
             undone: false,
         });
         self.persist()?;
+        self.boundary();
         Ok(self.record.changes.len() - 1)
+    }
+
+    /// A step boundary: the record is on disk. The crash-point tests stop clawkit here
+    /// (`CLAWKIT_TEST_FAULT=sigint@N` or `sigkill@N`: at the N-th boundary, counted from 1).
+    fn boundary(&mut self) {
+        self.boundaries += 1;
+        let Some(spec) = self.env.get("CLAWKIT_TEST_FAULT") else {
+            return;
+        };
+        let Some((sig, n)) = spec.split_once('@') else {
+            return;
+        };
+        if n.parse::<u32>().ok() != Some(self.boundaries) {
+            return;
+        }
+        let sig = match sig {
+            "sigint" => nix::sys::signal::Signal::SIGINT,
+            "sighup" => nix::sys::signal::Signal::SIGHUP,
+            "sigterm" => nix::sys::signal::Signal::SIGTERM,
+            "sigkill" => nix::sys::signal::Signal::SIGKILL,
+            _ => return,
+        };
+        let _ = nix::sys::signal::raise(sig);
+        // Let the signal thread see it before the next check.
+        std::thread::sleep(Duration::from_millis(50));
     }
 
     fn done(&mut self, i: usize) {
@@ -395,6 +424,7 @@ impl<'a> Txn<'a> {
                 "warning: cannot update the transaction record: {e:#}"
             ));
         }
+        self.boundary();
     }
 
     /// Runs one change: logged before, marked done after (its undo then applies either way).
@@ -555,6 +585,7 @@ impl<'a> Txn<'a> {
             ));
         }
         self.interrupt.set_note(None);
+        self.boundary();
     }
 
     pub fn outage_started(&self) -> bool {
@@ -666,13 +697,21 @@ impl<'a> Txn<'a> {
         );
     }
 
-    /// Ends with `result`: commit on `Ok`, undo on `Err`.
+    /// Ends with `result`: commit on `Ok`, undo on `Err`. A signal that arrived before the
+    /// forward path was verified undoes it, even when the last change went through.
     pub fn finish(
         self,
         result: Result<()>,
         outcome_ok: &str,
         outcome_undone: &str,
     ) -> Finished<'a> {
+        let result = result.and_then(|()| {
+            if self.committed_forward {
+                Ok(())
+            } else {
+                self.check()
+            }
+        });
         match result {
             Ok(()) => self.commit(outcome_ok),
             Err(e) => self.fail(e, outcome_undone),

@@ -1,0 +1,259 @@
+//! The crash-point matrix: every mutating command is stopped at every step boundary of its
+//! transaction, by SIGINT (the transaction undoes itself) and by SIGKILL (then `clawkit resume`
+//! finishes the job). Every cell must end with a serving gateway on a verified version, the
+//! state byte-identical to before (or, when the operation had been verified, its result), the
+//! record gone, the locks free and a journal entry. `CLAWKIT_TEST_FAULT=sig@N` makes clawkit
+//! raise the signal on itself at boundary N (after the record is on disk).
+//!
+//! docs/reliability.md has the table this produces (`CLAWKIT_CRASH_TABLE=path` writes it).
+
+mod support;
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+
+use serde_json::Value;
+use support::{assert_unlocked, json_out, running, state_hash, Sandbox};
+
+type Setup = fn() -> (Sandbox, Vec<String>);
+
+struct Cell {
+    command: &'static str,
+    boundary: u32,
+    signal: &'static str,
+    outcome: String,
+}
+
+fn cli(sb: &Sandbox, args: &[&str]) -> (i32, Value) {
+    let out = sb.clawkit().args(args).arg("--json").output().unwrap();
+    support::assert_no_secret(&out);
+    (out.status.code().unwrap_or(-1), json_out(&out))
+}
+
+fn fake_cli_call(sb: &Sandbox) -> bool {
+    std::process::Command::new("node")
+        .arg(sb.prefix.join("bin/openclaw"))
+        .args(["gateway", "call", "status", "--json"])
+        .env_clear()
+        .envs(sb.env())
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Runs `command` with the fault at every boundary, for both signals, and checks each end state.
+fn matrix(
+    command: &'static str,
+    setup: Setup,
+    version_before: &str,
+    version_after_commit: &str,
+    min_boundaries: usize,
+) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for signal in ["sigint", "sigkill"] {
+        for n in 1..=30 {
+            let (sb, args) = setup();
+            let before = state_hash(&sb.state_dir());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = sb
+                .clawkit()
+                .env("CLAWKIT_TEST_FAULT", format!("{signal}@{n}"))
+                .args(&args)
+                .arg("--json")
+                .output()
+                .unwrap();
+            support::assert_no_secret(&out);
+            let where_ = format!("{command} {signal}@{n}");
+            let killed = out.status.signal() == Some(9);
+            let code = out.status.code();
+            if !killed && code == Some(0) {
+                // Past the last boundary: the command ran to the end.
+                assert!(n > 1, "{where_}: no boundary at all");
+                break;
+            }
+            let outcome = if signal == "sigint" {
+                assert!(!killed, "{where_}: killed by SIGINT?");
+                let doc = json_out(&out);
+                assert_eq!(
+                    code,
+                    Some(4),
+                    "{where_}: {doc:#}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(
+                    doc["error"].as_str().unwrap_or("").contains("SIGINT"),
+                    "{where_}: {doc:#}"
+                );
+                "undone (4)".to_string()
+            } else {
+                assert!(killed, "{where_}: {:?}", out.status);
+                let (code, doc) = cli(&sb, &["resume"]);
+                let outcome = doc["outcome"].as_str().unwrap_or("?").to_string();
+                assert!(
+                    matches!(
+                        (code, outcome.as_str()),
+                        (4, "rolled-back" | "undone") | (0, "completed" | "resolved")
+                    ),
+                    "{where_}: resume exit {code}: {doc:#}"
+                );
+                format!("resume: {outcome} ({code})")
+            };
+            // The end state.
+            let forward = outcome.contains("completed");
+            let want = if forward {
+                version_after_commit
+            } else {
+                version_before
+            };
+            assert_eq!(
+                running(&sb).as_deref(),
+                Some(want),
+                "{where_} ({outcome}): the gateway must serve {want}"
+            );
+            if !forward {
+                assert_eq!(
+                    state_hash(&sb.state_dir()),
+                    before,
+                    "{where_} ({outcome}): state must be byte-identical"
+                );
+            }
+            assert!(
+                !support::install_record(&sb).exists() && !support::profile_record(&sb).exists(),
+                "{where_}: the record must be gone"
+            );
+            assert_unlocked(&sb);
+            let (_, status) = cli(&sb, &["status"]);
+            assert_eq!(status["interrupted"], serde_json::json!([]), "{where_}");
+            let (_, history) = cli(&sb, &["history"]);
+            let first = &history["entries"][0];
+            assert!(
+                first["finished_at"].is_string(),
+                "{where_}: the journal has a final entry: {history:#}"
+            );
+            cells.push(Cell {
+                command,
+                boundary: n,
+                signal,
+                outcome,
+            });
+        }
+    }
+    assert!(
+        cells.iter().filter(|c| c.signal == "sigint").count() >= min_boundaries,
+        "{command}: too few boundaries"
+    );
+    cells
+}
+
+fn write_table(cells: &[Cell]) {
+    let Some(path) = std::env::var_os("CLAWKIT_CRASH_TABLE") else {
+        return;
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for c in cells {
+        writeln!(
+            f,
+            "| {} | {} | {} | {} |",
+            c.command, c.boundary, c.signal, c.outcome
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn update_at_every_boundary() {
+    fn setup() -> (Sandbox, Vec<String>) {
+        let sb = support::unmanaged("2026.9.4");
+        (
+            sb,
+            vec![
+                "update".into(),
+                "--to".into(),
+                "2026.9.5".into(),
+                "--yes".into(),
+            ],
+        )
+    }
+    let cells = matrix("update", setup, "2026.9.4", "2026.9.5", 10);
+    write_table(&cells);
+}
+
+#[test]
+fn rollback_at_every_boundary() {
+    fn setup() -> (Sandbox, Vec<String>) {
+        let sb = support::unmanaged("2026.9.4");
+        let (code, doc) = cli(&sb, &["update", "--to", "2026.9.5", "--yes"]);
+        assert_eq!(code, 0, "{doc:#}");
+        (sb, vec!["rollback".into(), "--yes".into()])
+    }
+    let cells = matrix("rollback", setup, "2026.9.5", "2026.9.4", 10);
+    write_table(&cells);
+}
+
+#[test]
+fn repair_pairing_at_every_boundary() {
+    fn setup() -> (Sandbox, Vec<String>) {
+        let sb = support::unmanaged("2026.7.1");
+        assert!(fake_cli_call(&sb), "the CLI pairs itself");
+        (sb, vec!["repair".into(), "pairing".into(), "--yes".into()])
+    }
+    let cells = matrix("repair pairing", setup, "2026.7.1", "2026.7.1", 8);
+    write_table(&cells);
+}
+
+#[test]
+fn reset_devices_at_every_boundary() {
+    fn setup() -> (Sandbox, Vec<String>) {
+        let sb = support::unmanaged("2026.7.1");
+        assert!(fake_cli_call(&sb), "the CLI pairs itself");
+        (sb, vec!["reset".into(), "devices".into(), "--yes".into()])
+    }
+    let cells = matrix("reset devices", setup, "2026.7.1", "2026.7.1", 8);
+    write_table(&cells);
+}
+
+#[test]
+fn backups_restore_at_every_boundary() {
+    fn setup() -> (Sandbox, Vec<String>) {
+        let sb = support::unmanaged("2026.9.5");
+        let (code, doc) = cli(&sb, &["repair", "pairing", "--yes"]);
+        assert_eq!(code, 0, "a backup to restore: {doc:#}");
+        let id = doc["id"].as_str().unwrap().to_string();
+        // Something for the restore to change.
+        std::fs::write(sb.state_dir().join("notes.txt"), "written after the backup").unwrap();
+        (
+            sb,
+            vec!["backups".into(), "restore".into(), id, "--yes".into()],
+        )
+    }
+    let cells = matrix("backups restore", setup, "2026.9.5", "2026.9.5", 8);
+    write_table(&cells);
+}
+
+#[test]
+fn repair_lock_at_every_boundary() {
+    fn setup() -> (Sandbox, Vec<String>) {
+        let sb = support::unmanaged("2026.9.5");
+        // A stale lock of an earlier gateway (dead pid) in the old global location.
+        let uid = nix::unistd::getuid();
+        let dir = sb.dir.path().join("tmp").join(format!("openclaw-{uid}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout_env = clawkit::env::Env::from_pairs([("HOME", sb.home.as_os_str())]);
+        let layout =
+            clawkit::layout::resolve(&layout_env, &clawkit::layout::Profile::Default, None)
+                .unwrap();
+        std::fs::write(
+            dir.join(layout.config_lock_name()),
+            r#"{"pid": 999999, "port": 1}"#,
+        )
+        .unwrap();
+        (sb, vec!["repair".into(), "lock".into()])
+    }
+    let cells = matrix("repair lock", setup, "2026.9.5", "2026.9.5", 2);
+    write_table(&cells);
+}
