@@ -423,7 +423,17 @@ pub fn select(
             "start the gateway (openclaw gateway run) or install a service (openclaw gateway install), then retry",
         ));
     }
-    let mut out = vec![primary];
+    // An operation on the install leaves a profile alone that has no state and no gateway (it
+    // would only create its directory); profile operations always act on their profile.
+    let mut out = if opts.siblings
+        && !primary.was_running
+        && !primary.restart
+        && !primary.layout.state_dir.exists()
+    {
+        Vec::new()
+    } else {
+        vec![primary]
+    };
     if !opts.siblings {
         return Ok(Selection {
             members: out,

@@ -305,6 +305,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn npm_runs_with_the_injected_path_not_the_process_path() {
+        let env = Env::from_pairs([("PATH", "/env/bin:/usr/bin")]);
+        let npm = Npm::new("/x/npm".into(), Some("/node/bin".into()), None, &env);
+        assert_eq!(
+            npm.path.as_deref(),
+            Some(std::ffi::OsStr::new("/node/bin:/env/bin:/usr/bin"))
+        );
+    }
+
+    #[test]
     fn which_npm_runs_touch_a_prefix() {
         let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
         let p = Path::new("/opt/oc");

@@ -185,6 +185,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn openclaw_runs_with_the_injected_path_not_the_process_path() {
+        let env = crate::env::Env::from_pairs([("PATH", "/env/bin")]);
+        let oc = OpenClaw::new(Path::new("/n/bin/node"), Path::new("/p/openclaw"), &env);
+        assert_eq!(
+            oc.path.as_deref(),
+            Some(std::ffi::OsStr::new("/n/bin:/env/bin"))
+        );
+    }
+
+    #[test]
     fn finds_json_after_boxed_text() {
         let text = "┌ Doctor ─┐\n│ ok │\n└─────┘\n{\"ok\":true,\n\"findings\":[]}\n";
         assert_eq!(last_json(text).unwrap()["ok"], true);

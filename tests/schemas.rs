@@ -92,29 +92,55 @@ fn every_json_document_matches_its_schema() {
     validate("reset-devices", &json(&sb, &["reset", "devices", "--yes"]));
 }
 
+/// Under a real terminal (a pty from `script`), `CI=true` alone means: no prompt, no spinner,
+/// no colour. Without the CI rule clawkit would ask "[y/N]" (and, reading EOF, cancel) and paint.
 #[test]
 fn update_in_ci_mode_has_no_prompt_and_no_escape_codes() {
+    if which::which("script").is_err() {
+        eprintln!("SKIPPED: util-linux `script` (for a pty) is not installed");
+        return;
+    }
     let sb = Sandbox::new();
     sb.install("2026.9.4");
     sb.config();
     sb.start_gateway();
-    let out = sb
-        .clawkit()
+    let bin = assert_cmd::cargo::cargo_bin("clawkit");
+    let cmd = format!("'{}' update --to 2026.9.5", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .envs(sb.env())
         .env("CI", "true")
-        .env("CLICOLOR_FORCE", "0")
-        .args(["update", "--to", "2026.9.5", "--yes"])
+        .env("TERM", "xterm-256color")
+        .current_dir(sb.dir.path())
+        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("[y/N]"), "prompted in CI: {text}");
     assert!(
-        !err.contains('\u{1b}'),
-        "escape codes in CI output: {err:?}"
+        !text.contains('\u{1b}'),
+        "escape codes in CI output: {text:?}"
     );
-    assert!(!err.contains("[y/N]"), "prompted in CI: {err}");
     assert!(
-        err.lines().any(|l| l.starts_with("✓ stage 2026.9.5")),
-        "one plain line per step: {err}"
+        text.lines().any(|l| l.starts_with("✓ stage 2026.9.5")),
+        "one plain line per step: {text}"
     );
-    assert!(out.stdout.is_empty(), "nothing on stdout without --json");
+    // The same under the same terminal without CI: it asks (and cancels on EOF).
+    let cmd = format!("'{}' update --to 2026.9.6", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .envs(sb.env())
+        .env("TERM", "xterm-256color")
+        .current_dir(sb.dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("[y/N]"),
+        "a terminal without CI is asked: {text}"
+    );
 }

@@ -509,13 +509,29 @@ fn ctrl_c_in_the_outage_window_undoes_to_a_running_gateway() {
 
 #[test]
 fn bad_arguments_are_refused_before_anything_runs() {
+    // An interrupted update is waiting: any real run of `update` would resume it first (stop the
+    // gateway, restore, restart). A usage error must be found before that, so nothing runs.
     let sb = unmanaged("2026.9.4");
+    let mut child = support::spawn(&sb, &["update", "--yes", "--json", "--to", "2026.10.9"]);
+    let record = support::install_record(&sb);
+    assert!(wait_for(Duration::from_secs(60), || {
+        support::record_changes(&record)
+            .last()
+            .is_some_and(|c| c == "state…")
+    }));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let record_before = std::fs::read(&record).unwrap();
+    let journal = sb.state_dir().join("clawkit/journal.jsonl");
+    let journal_before = std::fs::read(&journal).unwrap();
     for args in [
-        vec!["--to", "$(touch /tmp/pwned)"],
+        vec!["--to", "$(id)"],
         vec!["--to", "latest; rm -rf ~"],
         vec!["--registry", "file:///etc"],
+        vec!["--registry", "not a url"],
         vec!["--package", "/nonexistent/openclaw.tgz"],
         vec!["--timeout", "0"],
+        vec!["--keep", "-1"],
     ] {
         let out = sb
             .clawkit()
@@ -525,11 +541,85 @@ fn bad_arguments_are_refused_before_anything_runs() {
             .output()
             .unwrap();
         let code = out.status.code().unwrap();
-        assert!(code == 2 || code == 6, "{args:?}: exit {code}");
+        assert_eq!(
+            code,
+            2,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!out.stderr.is_empty());
+        assert_eq!(
+            std::fs::read(&record).unwrap(),
+            record_before,
+            "{args:?}: nothing resumed"
+        );
+        assert_eq!(
+            std::fs::read(&journal).unwrap(),
+            journal_before,
+            "{args:?}: nothing journalled"
+        );
     }
-    assert!(!Path::new("/tmp/pwned").exists());
+    // The gateway is still down, exactly as the killed update left it; resume finishes it.
+    assert!(running(&sb).is_none());
+    let out = sb.clawkit().args(["resume"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
+/// `--dry-run` prints the very commands the supervisors run: with a (fake) systemd unit, the
+/// stop and start lines are the systemctl command lines, with the systemctl found on PATH.
+#[test]
+fn dry_run_prints_the_supervisors_own_commands() {
+    let sb = Sandbox::new().with_tool("systemctl");
+    sb.install("2026.9.4");
+    sb.config();
+    sb.systemd_unit("2026.9.4");
+    sb.tool(
+        "systemctl",
+        &["--user", "start", "openclaw-gateway.service"],
+    );
+    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    let out = sb
+        .clawkit()
+        .args(["update", "--to", "2026.9.5", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_out(&out);
+    let systemctl = sb.tools.join("systemctl");
+    let commands: Vec<(String, String)> = doc["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_string(),
+                s["command"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let stop = commands
+        .iter()
+        .find(|(s, _)| s.starts_with("stop "))
+        .unwrap();
+    assert!(
+        stop.1.starts_with(&format!(
+            "{} --user stop openclaw-gateway.service",
+            systemctl.display()
+        )),
+        "{commands:?}"
+    );
+    let start = commands
+        .iter()
+        .find(|(s, _)| s.starts_with("start "))
+        .unwrap();
+    assert_eq!(
+        start.1,
+        format!(
+            "{} --user start openclaw-gateway.service",
+            systemctl.display()
+        )
+    );
+    sb.tool("systemctl", &["--user", "stop", "openclaw-gateway.service"]);
 }
 
 #[test]

@@ -6,6 +6,8 @@ import path from "node:path";
 import http from "node:http";
 import crypto from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
+const require = createRequire(import.meta.url);
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
@@ -164,7 +166,21 @@ function get(p, pathname, headers = {}) {
   });
 }
 
+// 9.5+ keep a launcher process (its argv intact) above the real gateway, which retitles itself.
+// FAKE_OPENCLAW_LAUNCHER=1 models that: this process stays the launcher, forwards signals, and
+// exits with the gateway.
+function launcher() {
+  const { spawn } = require("node:child_process");
+  const child = spawn(process.execPath, process.argv.slice(1), {
+    env: { ...env, FAKE_OPENCLAW_LAUNCHER: "", FAKE_OPENCLAW_LAUNCHER_CHILD: "1" },
+    stdio: "inherit",
+  });
+  for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, sig) => process.exit(code === null ? 143 : code));
+}
+
 async function gatewayRun() {
+  if (env.FAKE_OPENCLAW_LAUNCHER === "1") return launcher();
   const cfg = readConfig();
   const p = port(cfg);
   const written = cfg.meta && cfg.meta.lastTouchedVersion;

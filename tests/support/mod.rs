@@ -300,6 +300,17 @@ impl Sandbox {
 
     /// `node <prefix>/bin/openclaw <root_args> gateway run`, detached.
     pub fn start_gateway_args(&self, root_args: &[&str], env: &[(&str, &str)], port: u16) -> u32 {
+        self.start_gateway_full(root_args, &[], env, port)
+    }
+
+    /// `node <prefix>/bin/openclaw <root_args> gateway run <run_args>`, detached.
+    pub fn start_gateway_full(
+        &self,
+        root_args: &[&str],
+        run_args: &[&str],
+        env: &[(&str, &str)],
+        port: u16,
+    ) -> u32 {
         use std::os::unix::process::CommandExt;
         let log =
             std::fs::File::create(self.dir.path().join(format!("gateway-{port}.log"))).unwrap();
@@ -307,6 +318,7 @@ impl Sandbox {
         c.arg(self.prefix.join("bin/openclaw"))
             .args(root_args)
             .args(["gateway", "run"])
+            .args(run_args)
             .env_clear()
             .envs(self.env())
             .envs(env.iter().copied())
@@ -321,7 +333,9 @@ impl Sandbox {
         assert!(
             wait_for(Duration::from_secs(20), || startupz(port)
                 .is_some_and(|v| v["status"] == "started")),
-            "fake gateway did not start on {port}"
+            "fake gateway did not start on {port}:\n{}",
+            std::fs::read_to_string(self.dir.path().join(format!("gateway-{port}.log")))
+                .unwrap_or_default()
         );
         pid
     }

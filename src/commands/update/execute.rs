@@ -114,6 +114,34 @@ fn prepare(
             "interrupted before the gateway was stopped; nothing was changed",
         ));
     }
+    // Staging takes a while: someone may have run `npm install -g openclaw` meanwhile.
+    if let Err(why) = install_unchanged(plan) {
+        let _ = steps::remove_tree(&plan.staging);
+        return Err(Failure::refused(format!("{why}; the gateway was not touched")).with_fix(
+            "let it finish and check `clawkit status` (the gateway may now be behind the CLI), then run clawkit update again",
+        ));
+    }
+    Ok(())
+}
+
+/// The install is still what the plan saw, and no npm is working on it.
+fn install_unchanged(plan: &Plan) -> Result<(), String> {
+    if npm::running_on(&plan.prefix) {
+        return Err(format!(
+            "an npm process started working on {} during the update",
+            plan.prefix.display()
+        ));
+    }
+    let now = PackageJson::read(&plan.root.join("package.json"))
+        .ok()
+        .and_then(|p| p.version);
+    if now != plan.from {
+        return Err(format!(
+            "the installed OpenClaw changed during the update ({} → {}): something else installed it",
+            plan.from.as_ref().map_or("none".into(), |v| v.to_string()),
+            now.map_or("none".into(), |v| v.to_string())
+        ));
+    }
     Ok(())
 }
 
@@ -140,6 +168,9 @@ pub fn execute<'a>(env: &'a Env, plan: &Plan, p: &'a Printer) -> Result<Executed
             previous_package,
         },
     )?;
+    if !plan.members.iter().any(|m| m.was_running) {
+        txn.journals_add(plan.journal.clone());
+    }
     // The staging steps belong to the report too.
     let staged_steps = std::mem::take(&mut rec.steps);
     txn.rec.steps = staged_steps;
@@ -168,24 +199,10 @@ fn forward(env: &Env, plan: &Plan, txn: &mut Txn, findings: &mut Vec<Value>) -> 
     let backups = txn.backup_all(&plan.id, "update", plan.from.as_ref(), Some(&plan.to))?;
     txn.check()?;
 
-    // Someone else may have touched the install since the plan (a plain `npm install -g`).
+    // Someone else may have touched the install since (a plain `npm install -g`): check again
+    // right before the swap.
     if plan.mode != Mode::RestartOnly {
-        if npm::running_on(&plan.prefix) {
-            bail!(
-                "an npm process started working on {} during the update",
-                plan.prefix.display()
-            );
-        }
-        let now = PackageJson::read(&plan.root.join("package.json"))
-            .ok()
-            .and_then(|p| p.version);
-        if now != plan.from {
-            bail!(
-                "the installed OpenClaw changed during the update ({} → {}): something else installed it",
-                plan.from.as_ref().map_or("none".into(), |v| v.to_string()),
-                now.map_or("none".into(), |v| v.to_string())
-            );
-        }
+        install_unchanged(plan).map_err(anyhow::Error::msg)?;
     }
 
     match plan.mode {

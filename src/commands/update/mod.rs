@@ -80,9 +80,13 @@ impl Report {
     }
 }
 
-/// The locks an update takes: the install's and every member profile's.
+/// The locks an update takes: the install's and every member profile's (the selected profile's
+/// too when it exists: an update never creates a state dir just to lock it).
 fn lock_dirs(snap: &Snapshot, plan: Option<&Plan>) -> Vec<PathBuf> {
-    let mut dirs = vec![snap.layout.clawkit_dir()];
+    let mut dirs = Vec::new();
+    if snap.layout.state_dir.is_dir() {
+        dirs.push(snap.layout.clawkit_dir());
+    }
     if let Some(prefix) = plan
         .map(|p| p.prefix.clone())
         .or_else(|| snap.install.as_ref().and_then(|i| i.prefix.clone()))
@@ -165,11 +169,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         return Err(Failure::refused("update cancelled; nothing was changed").into());
     }
 
-    report.journal = plan
-        .members
-        .first()
-        .map(|m| crate::journal::path(&m.layout))
-        .or_else(|| Some(crate::journal::path(&snap.layout)));
+    report.journal = Some(plan.journal.clone());
     let executed = execute::execute(env, &plan, p)?;
     let (exit, outcome, error, fix) = match &executed {
         Executed::Refused { failure, .. } => (

@@ -58,6 +58,9 @@ pub struct Plan {
     pub keep: usize,
     /// `lib/node_modules/.openclaw-*` left by a crashed npm.
     pub leftovers: Vec<PathBuf>,
+    /// The journal the run is reported in first (the first gateway's profile, else the
+    /// selected profile's); every member profile's journal gets the entry.
+    pub journal: PathBuf,
     /// `lib/clawkit/staging-*` and `failed-*` left by earlier runs that were killed.
     pub stale_work: Vec<PathBuf>,
     pub notes: Vec<String>,
@@ -603,7 +606,12 @@ pub fn preflight(
         from.as_ref().map_or("none".into(), |v| v.to_string()),
         to
     );
+    let journal = members.iter().find(|m| m.was_running).map_or_else(
+        || crate::journal::path(&snap.layout),
+        |m| crate::journal::path(&m.layout),
+    );
     Ok(Plan {
+        journal,
         staging: work.join(format!("staging-{id}")),
         aside: work.join("previous").join(&id),
         id,
