@@ -53,6 +53,12 @@ impl Env {
         self.path("HOME")
     }
 
+    /// The program `name` as a lookup on this environment's PATH finds it.
+    pub fn which(&self, name: &str) -> Option<PathBuf> {
+        let path = self.get_os("PATH")?;
+        which::which_in(name, Some(path), std::env::current_dir().ok()?).ok()
+    }
+
     pub fn path_dirs(&self) -> Vec<PathBuf> {
         self.get_os("PATH")
             .map(|p| std::env::split_paths(p).collect())

@@ -1,10 +1,11 @@
 //! clawkit: keeps OpenClaw installs healthy.
 //!
 //! Pipeline, read from the file tree: `cli` (the request, validated whole by clap) → `probe`
-//! (read-only snapshot: `install`, `node`, `layout`, `config`, `gateway`, `supervisor`) →
-//! `member` (which gateways, each identified) → `commands::*` build a plan
-//! (`commands::update::plan`) → `txn` (one transaction: each change logged with its undo before
-//! it is made, under `oplock`, with `backup`) built from `steps` → `journal`. Every external
+//! (read-only snapshot: `install`, `node`, `layout`, `config`, `gateway`, `supervisor`,
+//! `identify`, interrupted operations from `record`) → `member` (which gateways, each identified)
+//! → `commands::*` build a plan (`commands::update::plan`) → `txn` (one transaction: each change
+//! logged in its `record` with its undo before it is made, under `oplock`, with `backup`) built
+//! from `steps` → `journal`. Every external
 //! program is run through `exec` from one builder module each (`npm`, `openclaw`,
 //! `supervisor::*`).
 
@@ -17,6 +18,7 @@ pub mod exec;
 pub mod exit;
 pub mod gateway;
 pub mod http;
+pub mod identify;
 pub mod install;
 pub mod journal;
 pub mod layout;
@@ -30,6 +32,7 @@ pub mod pairing;
 pub mod printer;
 pub mod probe;
 pub mod proc;
+pub mod record;
 pub mod secret;
 pub mod signals;
 pub mod steps;

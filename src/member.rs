@@ -12,41 +12,19 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::Config;
 use crate::env::Env;
 use crate::exit::Failure;
 use crate::gateway::{self, Gateway};
+use crate::identify::{origin, Origin};
 use crate::install::PackageJson;
 use crate::layout::{Layout, Profile};
 use crate::proc;
+use crate::record::{SavedMember, SavedRelaunch};
 use crate::supervisor::{self, Kind, Relaunch, Supervisor};
 
 /// How long a gateway gets to stop after SIGTERM / the service stop before SIGKILL.
 pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Where a running gateway's code comes from, and how clawkit knows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "how")]
-pub enum Origin {
-    /// Named by its service unit / plist, its command line, or a child's command line.
-    Proven { root: PathBuf, from: &'static str },
-    /// The process retitled itself; the `openclaw` on its own PATH is that install, and its
-    /// version (or change time) agrees with the running gateway.
-    Inferred { root: PathBuf, from: String },
-    /// Not running, or nothing tells.
-    Unknown { why: String },
-}
-
-impl Origin {
-    pub fn root(&self) -> Option<&Path> {
-        match self {
-            Origin::Proven { root, .. } | Origin::Inferred { root, .. } => Some(root),
-            Origin::Unknown { .. } => None,
-        }
-    }
-}
 
 /// One gateway that an operation stops and starts again: its profile, how it runs, and what
 /// it looked like before.
@@ -109,112 +87,6 @@ fn canon(p: &Path) -> PathBuf {
 
 fn refuse(msg: String, fix: &str) -> Failure {
     Failure::refused(msg).with_fix(fix)
-}
-
-/// Identifies where a running gateway's code comes from.
-pub fn origin(gw: &Gateway, sup: &Supervisor) -> Origin {
-    if !gw.up() && gw.pid.is_none() {
-        return Origin::Unknown {
-            why: "not running".into(),
-        };
-    }
-    if matches!(sup.kind, Kind::Systemd | Kind::Launchd) {
-        if let Some(root) = &sup.package_root {
-            return Origin::Proven {
-                root: canon(root),
-                from: "its service definition",
-            };
-        }
-    }
-    let named = |p: &crate::proc::ProcInfo| gateway::package_root_of(p).map(|r| canon(&r));
-    if let Some(root) = gw.launcher.as_ref().and_then(named) {
-        return Origin::Proven {
-            root,
-            from: "its launcher's command line",
-        };
-    }
-    if let Some(root) = gw.process.as_ref().and_then(named) {
-        return Origin::Proven {
-            root,
-            from: "its command line",
-        };
-    }
-    // A retitled gateway's children (9.5+'s spawn broker) still name the package.
-    if let Some(root) = gw.pid.and_then(|pid| {
-        proc::children(pid)
-            .into_iter()
-            .filter_map(proc::info)
-            .find_map(|c| named(&c))
-    }) {
-        return Origin::Proven {
-            root,
-            from: "a child process's command line",
-        };
-    }
-    let Some(p) = gw.process.as_ref() else {
-        return Origin::Unknown {
-            why: "its process is not visible to this user".into(),
-        };
-    };
-    // Retitled (`openclaw-gateway`, argv overwritten): it was started by name, so the install its
-    // own PATH finds is the best witness; accept it only when the facts agree.
-    let Some(penv) = proc::environ(p.pid) else {
-        return Origin::Unknown {
-            why: format!("cannot read the environment of pid {}", p.pid),
-        };
-    };
-    let path = penv
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone());
-    let cwd = p.cwd.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let found = path
-        .and_then(|path| which::which_in("openclaw", Some(path), &cwd).ok())
-        .map(|bin| canon(&bin))
-        .and_then(|real| {
-            real.ancestors()
-                .find(|d| {
-                    d.file_name().is_some_and(|n| n == "openclaw")
-                        && d.join("package.json").exists()
-                })
-                .map(Path::to_path_buf)
-        });
-    let Some(root) = found else {
-        return Origin::Unknown {
-            why: format!(
-                "pid {} retitled itself and no `openclaw` is on its own PATH",
-                p.pid
-            ),
-        };
-    };
-    let installed = PackageJson::read(&root.join("package.json"))
-        .ok()
-        .and_then(|pj| pj.version);
-    let same_version = installed.is_some() && installed == gw.version;
-    let replaced_after_start = matches!(
-        (crate::install::change_time(&root), p.started_at),
-        (Some(r), Some(s)) if r > s
-    );
-    if same_version || replaced_after_start {
-        Origin::Inferred {
-            root,
-            from: if same_version {
-                "the `openclaw` on its own PATH, same version".into()
-            } else {
-                "the `openclaw` on its own PATH, replaced after the gateway started".into()
-            },
-        }
-    } else {
-        Origin::Unknown {
-            why: format!(
-                "pid {} retitled itself; the `openclaw` on its PATH ({}) is {} but the gateway reports {}",
-                p.pid,
-                root.display(),
-                installed.map_or("unreadable".into(), |v| v.to_string()),
-                gw.version.as_ref().map_or("no version".into(), |v| v.to_string()),
-            ),
-        }
-    }
 }
 
 /// A gateway running on this host for this user and HOME, found from the process table.
@@ -514,39 +386,7 @@ pub fn select(
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// The persisted form (in the transaction record, mode 0600): what is needed to bring a member
-// back after clawkit itself was killed. It holds an unmanaged gateway's environment and command
-// line (needed to relaunch it), which is why the record is private to the user.
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SavedMember {
-    pub home: PathBuf,
-    pub state_dir: PathBuf,
-    pub config_path: PathBuf,
-    #[serde(default)]
-    pub profile: Option<String>,
-    pub port: u16,
-    pub was_running: bool,
-    #[serde(default)]
-    pub restart: bool,
-    pub kind: Kind,
-    pub name: Option<String>,
-    pub file: Option<PathBuf>,
-    pub command: Vec<String>,
-    pub relaunch: Option<SavedRelaunch>,
-    #[serde(default)]
-    pub stop_deadline_secs: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SavedRelaunch {
-    pub argv: Vec<String>,
-    pub cwd: PathBuf,
-    pub env: Vec<(String, String)>,
-    pub log: Option<PathBuf>,
-}
-
+// The persisted form of a member (`record::SavedMember`), to and from a live one.
 impl SavedMember {
     pub fn from_member(m: &Member) -> SavedMember {
         SavedMember {

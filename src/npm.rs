@@ -123,7 +123,8 @@ impl Npm {
 
     /// npm from `env`'s PATH.
     pub fn find(env: &Env, node_dir: Option<PathBuf>, registry: Option<String>) -> Option<Npm> {
-        crate::supervisor::tool(env, "npm").map(|b| Npm::new(b, node_dir, registry, env))
+        env.which("npm")
+            .map(|b| Npm::new(b, node_dir, registry, env))
     }
 
     fn cmd(&self) -> Cmd {

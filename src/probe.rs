@@ -43,7 +43,7 @@ pub struct Snapshot {
     pub install_changed: bool,
     /// Operations whose clawkit was killed before they ended (`clawkit resume` finishes them).
     #[serde(skip)]
-    pub interrupted: Vec<crate::txn::Pending>,
+    pub interrupted: Vec<crate::record::Pending>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -132,7 +132,7 @@ impl Snapshot {
         // (identified from its own PATH), not from whichever CLI clawkit was pointed at.
         let mut supervisor = supervisor::detect(env, &layout, &gateway, None);
         if supervisor.kind == supervisor::Kind::Unmanaged && supervisor.relaunch.is_none() {
-            if let Some(root) = crate::member::origin(&gateway, &supervisor).root() {
+            if let Some(root) = crate::identify::origin(&gateway, &supervisor).root() {
                 supervisor = supervisor::detect(env, &layout, &gateway, Some(root));
             }
         }
@@ -200,7 +200,7 @@ impl Snapshot {
             _ => false,
         };
 
-        let interrupted = crate::txn::pending(
+        let interrupted = crate::record::pending(
             &layout.state_dir,
             install.as_ref().and_then(|i| i.prefix.as_deref()),
         );
@@ -324,7 +324,7 @@ impl Snapshot {
             Verdict::Interrupted => {
                 let pend = &self.interrupted[0];
                 (
-                    crate::txn::describe(pend),
+                    crate::record::describe(pend),
                     Some(format!("clawkit{profile_flag} resume")),
                 )
             }

@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::{bail, Result};
+use serde::Serialize;
 
 use crate::backup::{self, Backup};
 use crate::env::Env;
@@ -20,10 +20,11 @@ use crate::exit::{Exit, Failure};
 use crate::gateway;
 use crate::install::PackageJson;
 use crate::journal::{self, Entry};
-use crate::member::{Member, SavedMember};
+use crate::member::Member;
 use crate::openclaw::OpenClaw;
 use crate::printer::Printer;
 use crate::proc;
+pub use crate::record::{Change, Logged, Pending, Record, RemovedFile, SavedMember, Scope};
 use crate::signals::Interrupt;
 use crate::steps::{self, Recorder};
 use crate::version::Version;
@@ -31,183 +32,6 @@ use crate::version::Version;
 /// How long an undo waits for a gateway to become healthy again. Not `--timeout`: that one is
 /// for the new release; the old one gets what it needs to come back.
 pub const UNDO_HEALTH_DEADLINE: Duration = Duration::from_secs(180);
-
-/// One change, with what its undo needs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Change {
-    /// The gateway of a member was stopped. Undo: start it again (if it was running), wait
-    /// until healthy, check its version.
-    Stop { member: usize },
-    /// A safety backup of a member's state. Undo: none (the backup is kept).
-    Backup { member: usize, dir: PathBuf },
-    /// A member's state was changed (`what`). Undo: restore the backup in `backup`.
-    State {
-        member: usize,
-        backup: PathBuf,
-        what: String,
-    },
-    /// `root` now holds the package staged at `incoming`; the previous one was moved to `aside`
-    /// (`None`: there was none). Undo: move the new one to `parked`, the old one back, relink
-    /// `bin/openclaw`.
-    Swap {
-        prefix: PathBuf,
-        root: PathBuf,
-        aside: Option<PathBuf>,
-        parked: PathBuf,
-        /// Keep the package moved to `parked` (a rollback's kept copy goes back where it was).
-        #[serde(default)]
-        keep_parked: bool,
-        old: Option<Version>,
-        new: Version,
-    },
-    /// npm installed `new` over `old` in the prefix itself. Undo: npm installs `old` again.
-    Reinstall {
-        prefix: PathBuf,
-        old: Option<Version>,
-        new: Version,
-        npm: PathBuf,
-        registry: Option<String>,
-    },
-    /// A member's gateway was started (`pid` when clawkit spawned it itself). Undo: stop what
-    /// serves its port now, and that pid.
-    Start { member: usize, pid: Option<u32> },
-    /// Files that were removed (stale gateway locks), with their content. Undo: write them back.
-    Removed { files: Vec<RemovedFile> },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RemovedFile {
-    pub path: PathBuf,
-    pub mode: u32,
-    /// The content, hex-encoded.
-    pub content: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Logged {
-    pub change: Change,
-    pub done: bool,
-    #[serde(default)]
-    pub undone: bool,
-}
-
-/// Where a transaction's record lives: with the install (operations that replace it) or with
-/// the profile.
-#[derive(Debug, Clone)]
-pub enum Scope {
-    Install(PathBuf),
-    Profile(PathBuf),
-}
-
-impl Scope {
-    pub fn record_path(&self) -> PathBuf {
-        match self {
-            Scope::Install(prefix) => prefix.join("lib/clawkit/inflight.json"),
-            Scope::Profile(state_dir) => state_dir.join("clawkit/inflight.json"),
-        }
-    }
-}
-
-/// The persisted undo log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
-    pub schema: u32,
-    pub id: String,
-    /// `update`, `rollback`, `repair pairing`, `repair lock`, `reset devices`, `backups restore`.
-    pub command: String,
-    pub pid: u32,
-    pub started_at: String,
-    pub from: Option<Version>,
-    pub to: Option<Version>,
-    /// The node and package root of the install after an undo (to verify versions over RPC).
-    pub node: Option<PathBuf>,
-    pub root: Option<PathBuf>,
-    pub members: Vec<SavedMember>,
-    /// The version each member's gateway reported before the operation.
-    pub versions_before: Vec<Option<Version>>,
-    pub changes: Vec<Logged>,
-    /// Every forward step is done and verified: only the commit is left.
-    pub forward_done: bool,
-    /// Each member's state fingerprint after the last completed change.
-    pub fingerprints: Vec<Option<String>>,
-    /// Journals the entry goes to (each member's profile).
-    pub journals: Vec<PathBuf>,
-    /// The package kept for `clawkit rollback` (update only).
-    pub previous_package: Option<PathBuf>,
-}
-
-impl Record {
-    pub fn write(&self, file: &Path) -> Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Some(d) = file.parent() {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-        }
-        let tmp = file.with_extension("json.tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&serde_json::to_vec(self)?)
-            .and_then(|_| f.sync_all())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, file)?;
-        if let Some(d) = file.parent().and_then(|d| std::fs::File::open(d).ok()) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-
-    pub fn read(file: &Path) -> Option<Record> {
-        serde_json::from_slice(&std::fs::read(file).ok()?).ok()
-    }
-
-    fn touches_package(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|l| matches!(l.change, Change::Swap { .. } | Change::Reinstall { .. }))
-    }
-
-    /// What an abort now would leave behind, in one paragraph.
-    pub fn left_behind(&self, path: &Path) -> String {
-        let mut parts = Vec::new();
-        for l in self.changes.iter().filter(|l| !l.undone) {
-            match &l.change {
-                Change::Stop { member } => {
-                    if let Some(m) = self.members.get(*member).filter(|m| m.was_running) {
-                        parts.push(format!("the gateway on port {} may be stopped", m.port));
-                    }
-                }
-                Change::Swap { root, aside, .. } => parts.push(format!(
-                    "{} holds the new package{}",
-                    root.display(),
-                    aside
-                        .as_ref()
-                        .map(|a| format!(" (the previous one is {})", a.display()))
-                        .unwrap_or_default()
-                )),
-                Change::Reinstall { new, .. } => parts.push(format!("npm installed {new}")),
-                Change::State { backup, what, .. } => parts.push(format!(
-                    "the state was changed ({what}); its backup is {}",
-                    backup.display()
-                )),
-                _ => {}
-            }
-        }
-        if parts.is_empty() {
-            parts.push("nothing was changed yet".into());
-        }
-        format!(
-            "Left behind: {}. The record is {}.",
-            parts.join("; "),
-            path.display()
-        )
-    }
-}
 
 /// A transaction's state while clawkit runs it.
 pub struct Txn<'a> {
@@ -1066,39 +890,6 @@ pub struct Resumed {
     pub steps: Vec<crate::journal::StepRecord>,
 }
 
-/// A transaction whose clawkit is gone.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub path: PathBuf,
-    pub record: Record,
-}
-
-fn owner_alive(r: &Record) -> bool {
-    r.pid != std::process::id()
-        && proc::alive(r.pid)
-        && proc::info(r.pid).is_some_and(|i| {
-            i.exe
-                .as_ref()
-                .and_then(|e| e.file_name())
-                .is_some_and(|n| n.to_string_lossy().starts_with("clawkit"))
-        })
-}
-
-/// The interrupted transactions that concern a profile: its own, and its install's.
-pub fn pending(state_dir: &Path, prefix: Option<&Path>) -> Vec<Pending> {
-    let mut paths = vec![Scope::Profile(state_dir.to_path_buf()).record_path()];
-    if let Some(p) = prefix {
-        paths.push(Scope::Install(p.to_path_buf()).record_path());
-    }
-    paths
-        .into_iter()
-        .filter_map(|path| {
-            let record = Record::read(&path)?;
-            (!owner_alive(&record)).then_some(Pending { path, record })
-        })
-        .collect()
-}
-
 /// Finishes an interrupted transaction. The rules, in order:
 /// 1. every forward step had been verified → finish it forward (commit), exit 0;
 /// 2. the previous version is in fact installed and every gateway that ran is serving it
@@ -1410,7 +1201,7 @@ pub fn resume_pending(
     state_dir: &Path,
     prefix: Option<&Path>,
 ) -> Result<Option<Vec<Resumed>>> {
-    let pend = pending(state_dir, prefix);
+    let pend = crate::record::pending(state_dir, prefix);
     if pend.is_empty() {
         return Ok(None);
     }
@@ -1419,14 +1210,4 @@ pub fn resume_pending(
         out.push(resume(env, p, one)?);
     }
     Ok(Some(out))
-}
-
-/// A human line for `status`/`doctor`.
-pub fn describe(pend: &Pending) -> String {
-    format!(
-        "`clawkit {}` {} was interrupted ({}); run `clawkit resume`",
-        pend.record.command,
-        pend.record.id,
-        pend.record.left_behind(&pend.path)
-    )
 }

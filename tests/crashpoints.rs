@@ -20,8 +20,10 @@ type Setup = fn() -> (Sandbox, Vec<String>);
 struct Cell {
     command: &'static str,
     boundary: u32,
-    signal: &'static str,
-    outcome: String,
+    /// What the record held when SIGKILL hit: the last change and whether it was done.
+    at: String,
+    sigint: String,
+    sigkill: String,
 }
 
 fn cli(sb: &Sandbox, args: &[&str]) -> (i32, Value) {
@@ -42,7 +44,92 @@ fn fake_cli_call(sb: &Sandbox) -> bool {
         .success()
 }
 
-/// Runs `command` with the fault at every boundary, for both signals, and checks each end state.
+/// The boundary in words, from the record a SIGKILL left: `stop logged`, `swap done`, …
+fn boundary_name(sb: &Sandbox) -> String {
+    let rec = [support::install_record(sb), support::profile_record(sb)]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let Some(rec) = rec else {
+        return "?".into();
+    };
+    if rec["forward_done"] == true {
+        return "verified".into();
+    }
+    match rec["changes"].as_array().and_then(|c| c.last()) {
+        Some(l) => format!(
+            "{} {}",
+            l["change"]["kind"].as_str().unwrap_or("?"),
+            if l["done"] == true { "done" } else { "logged" }
+        ),
+        None => "begun".into(),
+    }
+}
+
+/// Checks the end state of one cell: a serving gateway on the right version, the state as before
+/// (unless the operation completed), no record, free locks, a final journal entry.
+fn check_end(
+    sb: &Sandbox,
+    where_: &str,
+    before: &[(String, u32, String)],
+    forward: bool,
+    version_before: &str,
+    version_after: &str,
+) {
+    let want = if forward {
+        version_after
+    } else {
+        version_before
+    };
+    let now = running(sb);
+    if now.as_deref() != Some(want) {
+        // Say why: the gateway's own log and the processes of the sandbox.
+        let mut logs = String::new();
+        for e in std::fs::read_dir(sb.dir.path()).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "log") {
+                logs += &format!(
+                    "== {}\n{}\n",
+                    e.path().display(),
+                    std::fs::read_to_string(e.path()).unwrap_or_default()
+                );
+            }
+        }
+        let gw_logs = std::fs::read_dir(sb.state_dir().join("logs"));
+        for e in gw_logs.into_iter().flatten().flatten() {
+            logs += &format!(
+                "== {}\n{}\n",
+                e.path().display(),
+                std::fs::read_to_string(e.path()).unwrap_or_default()
+            );
+        }
+        panic!(
+            "{where_}: the gateway must serve {want}, got {now:?}; processes {:?}\n{logs}",
+            sb.processes()
+        );
+    }
+    if !forward {
+        assert_eq!(
+            state_hash(&sb.state_dir()),
+            before,
+            "{where_}: state must be byte-identical"
+        );
+    }
+    assert!(
+        !support::install_record(sb).exists() && !support::profile_record(sb).exists(),
+        "{where_}: the record must be gone"
+    );
+    assert_unlocked(sb);
+    let (_, status) = cli(sb, &["status"]);
+    assert_eq!(status["interrupted"], serde_json::json!([]), "{where_}");
+    let (_, history) = cli(sb, &["history"]);
+    assert!(
+        history["entries"][0]["finished_at"].is_string(),
+        "{where_}: the journal has a final entry: {history:#}"
+    );
+}
+
+/// Runs `command` with the fault at every boundary, SIGKILL (+ resume) then SIGINT, and checks
+/// each end state.
 fn matrix(
     command: &'static str,
     setup: Setup,
@@ -51,96 +138,107 @@ fn matrix(
     min_boundaries: usize,
 ) -> Vec<Cell> {
     let mut cells = Vec::new();
-    for signal in ["sigint", "sigkill"] {
-        for n in 1..=30 {
-            let (sb, args) = setup();
-            let before = state_hash(&sb.state_dir());
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = sb
-                .clawkit()
-                .env("CLAWKIT_TEST_FAULT", format!("{signal}@{n}"))
-                .args(&args)
-                .arg("--json")
-                .output()
-                .unwrap();
-            support::assert_no_secret(&out);
-            let where_ = format!("{command} {signal}@{n}");
-            let killed = out.status.signal() == Some(9);
-            let code = out.status.code();
-            if !killed && code == Some(0) {
-                // Past the last boundary: the command ran to the end.
-                assert!(n > 1, "{where_}: no boundary at all");
-                break;
-            }
-            let outcome = if signal == "sigint" {
-                assert!(!killed, "{where_}: killed by SIGINT?");
-                let doc = json_out(&out);
-                assert_eq!(
-                    code,
-                    Some(4),
-                    "{where_}: {doc:#}\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                assert!(
-                    doc["error"].as_str().unwrap_or("").contains("SIGINT"),
-                    "{where_}: {doc:#}"
-                );
-                "undone (4)".to_string()
-            } else {
-                assert!(killed, "{where_}: {:?}", out.status);
-                let (code, doc) = cli(&sb, &["resume"]);
-                let outcome = doc["outcome"].as_str().unwrap_or("?").to_string();
-                assert!(
-                    matches!(
-                        (code, outcome.as_str()),
-                        (4, "rolled-back" | "undone") | (0, "completed" | "resolved")
-                    ),
-                    "{where_}: resume exit {code}: {doc:#}"
-                );
-                format!("resume: {outcome} ({code})")
-            };
-            // The end state.
-            let forward = outcome.contains("completed");
-            let want = if forward {
-                version_after_commit
-            } else {
-                version_before
-            };
-            assert_eq!(
-                running(&sb).as_deref(),
-                Some(want),
-                "{where_} ({outcome}): the gateway must serve {want}"
-            );
-            if !forward {
-                assert_eq!(
-                    state_hash(&sb.state_dir()),
-                    before,
-                    "{where_} ({outcome}): state must be byte-identical"
-                );
-            }
-            assert!(
-                !support::install_record(&sb).exists() && !support::profile_record(&sb).exists(),
-                "{where_}: the record must be gone"
-            );
-            assert_unlocked(&sb);
-            let (_, status) = cli(&sb, &["status"]);
-            assert_eq!(status["interrupted"], serde_json::json!([]), "{where_}");
-            let (_, history) = cli(&sb, &["history"]);
-            let first = &history["entries"][0];
-            assert!(
-                first["finished_at"].is_string(),
-                "{where_}: the journal has a final entry: {history:#}"
-            );
-            cells.push(Cell {
-                command,
-                boundary: n,
-                signal,
-                outcome,
-            });
+    for n in 1..=30u32 {
+        // SIGKILL, then `clawkit resume`.
+        let (sb, args) = setup();
+        let before = state_hash(&sb.state_dir());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sb
+            .clawkit()
+            .env("CLAWKIT_TEST_FAULT", format!("sigkill@{n}"))
+            .args(&argv)
+            .arg("--json")
+            .output()
+            .unwrap();
+        support::assert_no_secret(&out);
+        let where_ = format!("{command} sigkill@{n}");
+        if out.status.code() == Some(0) {
+            assert!(n > 1, "{where_}: no boundary at all");
+            break; // past the last boundary: the command ran to the end
         }
+        assert_eq!(out.status.signal(), Some(9), "{where_}: {:?}", out.status);
+        let at = boundary_name(&sb);
+        let (code, doc) = cli(&sb, &["resume"]);
+        let outcome = doc["outcome"].as_str().unwrap_or("?").to_string();
+        assert!(
+            matches!(
+                (code, outcome.as_str()),
+                (4, "rolled-back" | "undone") | (0, "completed" | "resolved")
+            ),
+            "{where_} ({at}): resume exit {code}: {doc:#}"
+        );
+        check_end(
+            &sb,
+            &format!("{where_} ({at}, {outcome})"),
+            &before,
+            outcome == "completed",
+            version_before,
+            version_after_commit,
+        );
+        let sigkill = format!("resume: {outcome} ({code})");
+        drop(sb);
+
+        // SIGINT: the transaction undoes itself (or, once verified, completes).
+        let (sb, args) = setup();
+        let before = state_hash(&sb.state_dir());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sb
+            .clawkit()
+            .env("CLAWKIT_TEST_FAULT", format!("sigint@{n}"))
+            .args(&argv)
+            .arg("--json")
+            .output()
+            .unwrap();
+        support::assert_no_secret(&out);
+        let where_ = format!("{command} sigint@{n} ({at})");
+        let doc = json_out(&out);
+        let code = out.status.code();
+        let sigint = if at == "verified" {
+            assert_eq!(
+                code,
+                Some(0),
+                "{where_}: after verification it completes: {doc:#}"
+            );
+            check_end(
+                &sb,
+                &where_,
+                &before,
+                true,
+                version_before,
+                version_after_commit,
+            );
+            "completed (0)".to_string()
+        } else {
+            assert_eq!(
+                code,
+                Some(4),
+                "{where_}: {doc:#}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                doc["error"].as_str().unwrap_or("").contains("SIGINT"),
+                "{where_}: {doc:#}"
+            );
+            check_end(
+                &sb,
+                &where_,
+                &before,
+                false,
+                version_before,
+                version_after_commit,
+            );
+            "undone (4)".to_string()
+        };
+        cells.push(Cell {
+            command,
+            boundary: n,
+            at,
+            sigint,
+            sigkill,
+        });
     }
     assert!(
-        cells.iter().filter(|c| c.signal == "sigint").count() >= min_boundaries,
+        cells.len() >= min_boundaries,
         "{command}: too few boundaries"
     );
     cells
@@ -158,8 +256,8 @@ fn write_table(cells: &[Cell]) {
     for c in cells {
         writeln!(
             f,
-            "| {} | {} | {} | {} |",
-            c.command, c.boundary, c.signal, c.outcome
+            "| {} | {} | {} | {} | {} |",
+            c.command, c.boundary, c.at, c.sigint, c.sigkill
         )
         .unwrap();
     }

@@ -145,7 +145,7 @@ fn one(
     checks.push(check_last_update(journal.last()));
     if let Some(pend) = snap.interrupted.first() {
         checks.push(
-            check("interrupted", "fail", crate::txn::describe(pend))
+            check("interrupted", "fail", crate::record::describe(pend))
                 .fix(format!("clawkit{profile_flag} resume"))
                 .evidence(json!({"id": pend.record.id, "command": pend.record.command, "record": pend.path})),
         );

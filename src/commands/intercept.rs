@@ -1569,7 +1569,8 @@ pub fn run(env: &Env, tool: &str, args: &[OsString], p: &Printer) -> Result<Exit
     };
     match decision {
         Decision::Pass => {
-            let real = crate::supervisor::tool(env, tool)
+            let real = env
+                .which(tool)
                 .ok_or_else(|| Failure::new(Exit::Attention, format!("{tool} is not on PATH")))?;
             let err = std::process::Command::new(&real).args(args).exec();
             Err(err).with_context(|| format!("cannot run {}", real.display()))
@@ -1584,7 +1585,8 @@ pub fn run(env: &Env, tool: &str, args: &[OsString], p: &Printer) -> Result<Exit
                     .collect::<Vec<_>>()
                     .join(" ")
             ));
-            let clawkit = crate::supervisor::tool(env, "clawkit")
+            let clawkit = env
+                .which("clawkit")
                 .or_else(|| std::env::current_exe().ok())
                 .context("cannot find clawkit")?;
             let err = std::process::Command::new(&clawkit)

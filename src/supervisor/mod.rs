@@ -192,8 +192,7 @@ pub fn detect(
 }
 
 pub(crate) fn tool(env: &Env, name: &str) -> Option<PathBuf> {
-    let path = env.get_os("PATH")?;
-    which::which_in(name, Some(path), std::env::current_dir().ok()?).ok()
+    env.which(name)
 }
 
 /// What a supervisor does to stop or start a gateway: the exact commands `--dry-run` prints.

@@ -472,7 +472,7 @@ extern "C" {
 
 pub fn startupz(port: u16) -> Option<Value> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_millis(800)))
+        .timeout_global(Some(Duration::from_millis(3000)))
         .http_status_as_error(false)
         .build()
         .into();

@@ -152,7 +152,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         report.plan = None;
         p.alert(format!(
             "note: {}",
-            crate::txn::describe(&snap.interrupted[0])
+            crate::record::describe(&snap.interrupted[0])
         ));
     }
     plan.print(p, env);
