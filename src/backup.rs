@@ -130,7 +130,7 @@ pub fn stamp(t: std::time::SystemTime) -> String {
         .replace(['-', ':'], "")
 }
 
-fn sha256_file(p: &Path) -> Result<String> {
+pub fn sha256_file(p: &Path) -> Result<String> {
     let mut f = fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -152,7 +152,7 @@ fn config_outside(layout: &Layout) -> bool {
 /// Every path the backup covers, as (relative name, absolute path), parents before children.
 /// Symbolic links to directories are followed (once: loops are refused), so a state dir whose
 /// `state/` is a link to another disk is backed up with its content.
-fn scope(layout: &Layout) -> Result<Vec<(String, PathBuf)>> {
+pub fn scope(layout: &Layout) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     if layout.state_dir.is_dir() {
         let mut visited = vec![fs::canonicalize(&layout.state_dir)?];

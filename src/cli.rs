@@ -206,6 +206,10 @@ pub struct UpdateArgs {
     /// Seconds a gateway gets to stop before it is killed (SIGKILL)
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub stop_timeout: u64,
+    /// Skip the rehearsal (the new release migrating and booting a private copy of the state
+    /// before the gateway is stopped)
+    #[arg(long)]
+    pub no_rehearsal: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -145,6 +145,53 @@ pub fn startupz(port: u16, timeout: Duration) -> Option<(u16, Value)> {
     Some((r.status, v))
 }
 
+/// What `/startupz` says about readiness.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Startup {
+    /// 8.x+: a JSON status (`started`, `starting`, `draining`) with the HTTP code.
+    Status(u16, Value),
+    /// The port answers HTTP, but not with a startup status (4.x-7.x answer the Control UI's
+    /// HTML, 3.x a 500): readiness has to come from `/healthz`.
+    Unsupported,
+    /// No answer (nothing listens, or it did not answer in time).
+    NoAnswer,
+}
+
+impl Startup {
+    pub fn probe(port: u16, timeout: Duration) -> Startup {
+        match crate::http::get(port, "/startupz", None, timeout) {
+            None => Startup::NoAnswer,
+            Some(r) => match r
+                .json()
+                .filter(|v| v.get("status").and_then(Value::as_str).is_some())
+            {
+                Some(v) => Startup::Status(r.status, v),
+                None => Startup::Unsupported,
+            },
+        }
+    }
+
+    /// `started`, or (for eras without a startup status) `/healthz` ok. A `/healthz` answer never
+    /// counts while `/startupz` is merely slow: 8.x+ gateways are live long before they are ready.
+    pub fn ready(port: u16, timeout: Duration) -> (bool, String) {
+        match Startup::probe(port, timeout) {
+            Startup::Status(code, v) => {
+                let status = v
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string();
+                (
+                    code == 200 && status == "started",
+                    format!("/startupz says {status}"),
+                )
+            }
+            Startup::Unsupported => (healthz(port, timeout), "/healthz".to_string()),
+            Startup::NoAnswer => (false, "no answer".to_string()),
+        }
+    }
+}
+
 /// `/healthz` `{"ok":true,"status":"live"}` (4.x+).
 pub fn healthz(port: u16, timeout: Duration) -> bool {
     crate::http::get(port, "/healthz", None, timeout)

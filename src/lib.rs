@@ -33,6 +33,7 @@ pub mod printer;
 pub mod probe;
 pub mod proc;
 pub mod record;
+pub mod rehearsal;
 pub mod secret;
 pub mod signals;
 pub mod steps;

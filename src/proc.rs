@@ -187,6 +187,21 @@ pub fn all_pids() -> Vec<u32> {
     Vec::new()
 }
 
+/// Is `pid` the process `ancestor` or one of its descendants?
+pub fn descends_from(pid: u32, ancestor: u32) -> bool {
+    let mut p = pid;
+    for _ in 0..64 {
+        if p == ancestor {
+            return true;
+        }
+        match info_ppid(p) {
+            Some(pp) if pp > 1 && pp != p => p = pp,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Direct children of `pid`.
 pub fn children(pid: u32) -> Vec<u32> {
     all_pids()

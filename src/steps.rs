@@ -137,20 +137,32 @@ pub fn health_gate(
 ) -> Result<String> {
     let started = Instant::now();
     let end = started + deadline;
-    let mut last = String::from("no answer");
+    let mut last;
     loop {
-        if let Some((code, v)) = gateway::startupz(m.port, Duration::from_millis(1000)) {
-            let status = v.get("status").and_then(|s| s.as_str()).unwrap_or("?");
-            if code == 200 && status == "started" {
-                return Ok(format!(
-                    "healthy after {:.1}s",
-                    started.elapsed().as_secs_f64()
-                ));
+        let (ready, what) = gateway::Startup::ready(m.port, Duration::from_millis(1000));
+        let healthy = ready.then(|| {
+            if what == "/healthz" {
+                " (/healthz)"
+            } else {
+                ""
             }
-            last = format!("/startupz says {status}");
-        } else if gateway::healthz(m.port, Duration::from_millis(1000)) {
+        });
+        last = what;
+        if let Some(how) = healthy {
+            // A gateway clawkit spawned itself must be the one answering: another program (or
+            // gateway) that took the port meanwhile is not a healthy restart.
+            if let Some(pid) = spawned {
+                let listener = proc::listener_pid(m.port);
+                if listener.is_some_and(|l| !proc::descends_from(l, pid)) {
+                    bail!(
+                        "port {} answers, but from pid {} and not from the gateway clawkit started (pid {pid}): another program took the port while the gateway was stopped",
+                        m.port,
+                        listener.unwrap_or_default()
+                    );
+                }
+            }
             return Ok(format!(
-                "healthy after {:.1}s (/healthz)",
+                "healthy after {:.1}s{how}",
                 started.elapsed().as_secs_f64()
             ));
         }
@@ -322,4 +334,79 @@ pub fn end_orphans(rec: &mut Recorder, layout: &Layout, label: &str) -> Result<(
             Ok(((), format!("pid(s) {orphans:?}")))
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn member(port: u16) -> Member {
+        let dir = std::env::temp_dir();
+        let layout = Layout::for_state_dir(&dir, &dir.join("clawkit-steps-test"), None);
+        Member {
+            gateway: gateway::probe(&layout, port, None),
+            layout,
+            port,
+            supervisor: supervisor::Supervisor::restored(Kind::Unmanaged, None, None, vec![], None),
+            was_running: true,
+            restart: true,
+            stop_deadline: Duration::from_secs(1),
+            origin: crate::identify::Origin::Unknown { why: "test".into() },
+        }
+    }
+
+    /// A healthy answer on the port from a process that is not the gateway clawkit spawned is
+    /// not a healthy restart (another program took the port while the gateway was stopped).
+    #[test]
+    fn health_gate_wants_the_spawned_gateway_on_the_port() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut s = s;
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let body = r#"{"ok":true,"status":"started","version":"2026.9.4"}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let printer = Printer::new(false, true, &Env::default());
+        let line = printer.step("health gate");
+        let err = health_gate(
+            &member(port),
+            Duration::from_secs(5),
+            Some(other.id()),
+            &line,
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not from the gateway clawkit started"),
+            "{err}"
+        );
+        // The answering process itself (here: this test) is accepted.
+        let line = printer.step("health gate");
+        health_gate(
+            &member(port),
+            Duration::from_secs(5),
+            Some(std::process::id()),
+            &line,
+            None,
+        )
+        .unwrap();
+        let _ = other.kill();
+        let _ = other.wait();
+        assert!(proc::descends_from(other.id(), other.id()));
+        assert!(!proc::descends_from(std::process::id(), other.id()));
+    }
 }

@@ -815,10 +815,7 @@ fn undo_one(
                 return Ok(());
             }
             let want = r.versions_before.get(*member).cloned().flatten();
-            let up_now =
-                gateway::startupz(m.port, Duration::from_millis(800)).is_some_and(|(c, v)| {
-                    c == 200 && v.get("status").and_then(|s| s.as_str()) == Some("started")
-                });
+            let up_now = gateway::Startup::ready(m.port, Duration::from_millis(800)).0;
             let spawned = if up_now {
                 None
             } else {
@@ -926,8 +923,7 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
     // 1. Verified forward: only the commit was missing.
     if record.forward_done {
         for m in members.iter().filter(|m| m.restart) {
-            let up = gateway::startupz(m.port, Duration::from_millis(800)).is_some()
-                || gateway::healthz(m.port, Duration::from_millis(800));
+            let up = gateway::Startup::ready(m.port, Duration::from_millis(800)).0;
             if !up {
                 let pid = rec.run(&format!("resume: start {}", m.label()), |_| {
                     let pid = steps::start(env, m)?;

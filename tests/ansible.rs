@@ -139,14 +139,15 @@ fn a_broken_release_stops_at_the_canary() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{text}");
     assert!(
-        text.contains("rolled-back"),
+        text.contains("refused") && text.contains("rehearsal"),
         "the canary's report names the outcome: {text}"
     );
-    // The canary was rolled back and serves the old version again.
+    // The canary's rehearsal refused the release: its gateway was never stopped.
     assert_eq!(version(&hosts[0]).as_deref(), Some("2026.9.4"));
+    assert!(hosts[0].startupz().unwrap()["uptimeMs"].as_u64().unwrap() > uptimes[0]);
     let journal =
         std::fs::read_to_string(hosts[0].state_dir().join("clawkit/journal.jsonl")).unwrap();
-    assert!(journal.lines().last().unwrap().contains("\"rolled-back\""));
+    assert!(journal.lines().last().unwrap().contains("\"refused\""));
     // The others were never touched: same gateway processes, no journal.
     for (sb, before) in hosts.iter().zip(&uptimes).skip(1) {
         assert_eq!(version(sb).as_deref(), Some("2026.9.4"));

@@ -102,9 +102,28 @@ fn check_end(
                 std::fs::read_to_string(e.path()).unwrap_or_default()
             );
         }
+        let procs: Vec<String> = sb
+            .processes()
+            .iter()
+            .map(|p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                format!(
+                    "{p}: {} | {}",
+                    stat.chars().take(60).collect::<String>(),
+                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                )
+            })
+            .collect();
+        let mut later = Vec::new();
+        for _ in 0..10 {
+            later.push(format!("{:?}", support::startupz(sb.port)));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
         panic!(
-            "{where_}: the gateway must serve {want}, got {now:?}; processes {:?}\n{logs}",
-            sb.processes()
+            "{where_}: the gateway must serve {want}, got {now:?}; port {}; processes {procs:#?}\nstartupz afterwards: {later:?}\nlistener: {:?}\n{logs}",
+            sb.port,
+            clawkit::proc::listener_pid(sb.port)
         );
     }
     if !forward {
@@ -219,9 +238,13 @@ fn matrix(
                 doc["error"].as_str().unwrap_or("").contains("SIGINT"),
                 "{where_}: {doc:#}"
             );
+            let shown = format!(
+                "{where_}\nclawkit said:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             check_end(
                 &sb,
-                &where_,
+                &shown,
                 &before,
                 false,
                 version_before,

@@ -17,12 +17,6 @@ use support::{
     state_hash, unmanaged, update, wait_for, Sandbox,
 };
 
-fn uptime(sb: &Sandbox) -> u64 {
-    sb.startupz()
-        .and_then(|v| v["uptimeMs"].as_u64())
-        .unwrap_or(0)
-}
-
 fn spawn_update(sb: &Sandbox, args: &[&str]) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin("clawkit"))
         .env_clear()
@@ -42,7 +36,7 @@ fn registry_unreachable_is_refused() {
     sb.extra_env
         .push(("npm_config_fetch_retries".into(), "0".into()));
     let closed = format!("http://127.0.0.1:{}/", support::free_port());
-    let up = uptime(&sb);
+    let up = support::witness(sb.port);
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--registry", &closed]);
     assert_eq!(code, 6, "{doc:#}");
     assert!(
@@ -52,7 +46,7 @@ fn registry_unreachable_is_refused() {
             .contains("registry could not be reached"),
         "{doc:#}"
     );
-    assert!(uptime(&sb) > up, "the same gateway kept serving");
+    up.assert_same("the same gateway kept serving");
     assert_unlocked(&sb);
 }
 
@@ -64,7 +58,7 @@ fn npm_timeout_while_staging_is_refused() {
         .push(("npm_config_fetch_retries".into(), "0".into()));
     sb.extra_env
         .push(("npm_config_fetch_timeout".into(), "1500".into()));
-    let up = uptime(&sb);
+    let up = support::witness(sb.port);
     let (code, doc, _) = update(&sb, &["--to", "2026.10.8"]);
     assert_eq!(code, 6, "{doc:#}");
     assert_eq!(doc["outcome"], "refused");
@@ -72,7 +66,7 @@ fn npm_timeout_while_staging_is_refused() {
         .as_str()
         .unwrap()
         .contains("the gateway was not touched"));
-    assert!(uptime(&sb) > up);
+    up.assert_same("the gateway was not touched");
     assert!(staging_dirs(&sb).is_empty(), "staging removed");
     assert_unlocked(&sb);
 }
@@ -81,7 +75,7 @@ fn npm_timeout_while_staging_is_refused() {
 #[test]
 fn npm_killed_while_staging_is_refused_and_cleaned() {
     let sb = unmanaged("2026.9.4");
-    let up = uptime(&sb);
+    let up = support::witness(sb.port);
     let child = spawn_update(&sb, &["--to", "2026.10.8"]);
     let npm_pid = || {
         sb.processes().into_iter().find(|pid| {
@@ -91,9 +85,14 @@ fn npm_killed_while_staging_is_refused_and_cleaned() {
             })
         })
     };
-    assert!(wait_for(Duration::from_secs(30), || npm_pid().is_some()));
+    // npm renames its own process soon after it starts: keep the pid found while waiting.
+    let mut found = None;
+    assert!(wait_for(Duration::from_secs(30), || {
+        found = npm_pid();
+        found.is_some()
+    }));
     std::thread::sleep(Duration::from_millis(300));
-    let pid = npm_pid().unwrap();
+    let pid = found.unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::SIGKILL,
@@ -110,7 +109,7 @@ fn npm_killed_while_staging_is_refused_and_cleaned() {
         .as_str()
         .unwrap()
         .contains("killed by a signal"));
-    assert!(uptime(&sb) > up);
+    up.assert_same("the gateway was not touched");
     assert!(staging_dirs(&sb).is_empty(), "staging removed");
     assert_unlocked(&sb);
 }
@@ -139,14 +138,14 @@ fn full_disk_is_refused_before_staging() {
     sb.install("2026.9.4");
     sb.config();
     sb.start_gateway();
-    let up = uptime(&sb);
+    let up = support::witness(sb.port);
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
     assert_eq!(code, 6, "{doc:#}");
     assert!(
         doc["error"].as_str().unwrap().contains("MB free"),
         "{doc:#}"
     );
-    assert!(uptime(&sb) > up);
+    up.assert_same("the gateway was not touched");
 }
 
 /// Fault 7: the gateway ignores SIGTERM past the deadline: SIGKILL, then the update goes on.
@@ -424,7 +423,7 @@ fn hostile_arguments_are_refused() {
             "--yes".into(),
         ],
     ];
-    let up = uptime(&sb);
+    let up = support::witness(sb.port);
     for args in cases {
         let out = sb.clawkit().args(&args).arg("--yes").output().unwrap();
         let code = out.status.code().unwrap();
@@ -440,7 +439,7 @@ fn hostile_arguments_are_refused() {
             "{args:?}: the message echoes the whole value"
         );
     }
-    assert!(uptime(&sb) > up, "no command touched the gateway");
+    up.assert_same("no command touched the gateway");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
 }
 
@@ -482,7 +481,7 @@ fn ctrl_c_during_the_stop_undoes_to_a_running_gateway() {
 fn ctrl_c_during_the_undo_finishes_it() {
     let sb = unmanaged("2026.9.4");
     let before = state_hash(&sb.state_dir());
-    let child = spawn_update(&sb, &["--to", "2026.10.1"]);
+    let child = spawn_update(&sb, &["--to", "2026.10.1", "--no-rehearsal"]);
     let journal = sb.state_dir().join("clawkit/journal.jsonl");
     assert!(wait_for(Duration::from_secs(60), || {
         std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"undoing\""))

@@ -49,6 +49,13 @@ fn every_json_document_matches_its_schema() {
         "update",
         &json(&sb, &["update", "--to", "2026.10.1", "--yes"]),
     );
+    validate(
+        "update",
+        &json(
+            &sb,
+            &["update", "--to", "2026.10.1", "--yes", "--no-rehearsal"],
+        ),
+    );
     validate("rollback", &json(&sb, &["rollback", "--yes"]));
     validate(
         "update",
@@ -97,6 +104,10 @@ fn every_json_document_matches_its_schema() {
 #[test]
 fn update_in_ci_mode_has_no_prompt_and_no_escape_codes() {
     if which::which("script").is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test: install util-linux (`script`)"
+        );
         eprintln!("SKIPPED: util-linux `script` (for a pty) is not installed");
         return;
     }

@@ -41,6 +41,12 @@ pub fn detect(env: &Env, layout: &Layout) -> Option<Supervisor> {
                 .collect()
         })
         .unwrap_or_default();
+    sup.tmpdir = dict
+        .get("EnvironmentVariables")
+        .and_then(|v| v.as_dictionary())
+        .and_then(|e| e.get("TMPDIR"))
+        .and_then(|v| v.as_string())
+        .map(PathBuf::from);
     sup.service_version = dict
         .get("EnvironmentVariables")
         .and_then(|v| v.as_dictionary())

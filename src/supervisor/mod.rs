@@ -86,6 +86,9 @@ pub struct Supervisor {
     /// Set for unmanaged gateways that can be relaunched.
     #[serde(skip)]
     pub relaunch: Option<Relaunch>,
+    /// The gateway's TMPDIR (where Node keeps OpenClaw's compile cache), when known.
+    #[serde(skip)]
+    pub tmpdir: Option<PathBuf>,
     /// Why an unmanaged gateway cannot be relaunched (PID 1, no launcher, unreadable /proc).
     pub relaunch_problem: Option<String>,
 }
@@ -113,6 +116,7 @@ impl Supervisor {
             package_root: None,
             node: None,
             relaunch: None,
+            tmpdir: None,
             relaunch_problem: None,
         }
     }
@@ -130,6 +134,12 @@ impl Supervisor {
         s.name = name;
         s.file = file;
         s.command = command;
+        s.tmpdir = relaunch.as_ref().and_then(|r| {
+            r.env
+                .iter()
+                .find(|(k, _)| k == "TMPDIR")
+                .map(|(_, v)| PathBuf::from(v))
+        });
         s.relaunch = relaunch;
         s.derive_paths();
         s
@@ -410,6 +420,17 @@ pub fn split_command(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+impl Supervisor {
+    /// The directory Node's `os.tmpdir()` gives the gateway (its `TMPDIR`, else `/tmp`):
+    /// OpenClaw keeps its module compile cache in `<tmpdir>/node-compile-cache`.
+    pub fn gateway_tmpdir(&self) -> PathBuf {
+        self.tmpdir
+            .clone()
+            .filter(|t| t.is_absolute())
+            .unwrap_or_else(|| PathBuf::from("/tmp"))
+    }
 }
 
 #[cfg(test)]

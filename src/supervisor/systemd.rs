@@ -35,6 +35,8 @@ pub fn detect(env: &Env, layout: &Layout) -> Option<Supervisor> {
             for kv in split_command(v) {
                 if let Some(ver) = kv.strip_prefix("OPENCLAW_SERVICE_VERSION=") {
                     sup.service_version = ver.parse().ok();
+                } else if let Some(t) = kv.strip_prefix("TMPDIR=") {
+                    sup.tmpdir = Some(t.into());
                 }
             }
         }

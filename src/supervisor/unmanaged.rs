@@ -61,6 +61,10 @@ pub fn detect(gw: &Gateway, layout: &Layout, install_root: Option<&Path>) -> Sup
                         pin(&mut env, "OPENCLAW_STATE_DIR", &layout.state_dir);
                         pin(&mut env, "OPENCLAW_CONFIG_PATH", &layout.config_path);
                     }
+                    sup.tmpdir = env
+                        .iter()
+                        .find(|(k, _)| k == "TMPDIR")
+                        .map(|(_, v)| std::path::PathBuf::from(v));
                     sup.relaunch = Some(Relaunch {
                         argv,
                         cwd,

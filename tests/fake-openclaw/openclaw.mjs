@@ -380,6 +380,13 @@ async function main() {
         console.error(`fake: doctor ${VERSION} migration failed`);
         process.exit(1);
       }
+      if (FAKE.doctorNoop) {
+        const cfg = readConfig();
+        cfg.meta = { ...(cfg.meta || {}), lastTouchedVersion: VERSION };
+        writeConfig(cfg);
+        console.log("Doctor complete: nothing to migrate.");
+        return;
+      }
       const cfg = readConfig();
       cfg.meta = { ...(cfg.meta || {}), lastTouchedVersion: VERSION };
       writeConfig(cfg);

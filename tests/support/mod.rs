@@ -40,6 +40,12 @@ pub fn releases() -> Vec<Release> {
         r("2026.10.7", 19, json!({"noTarball": true})),
         r("2026.10.8", 19, json!({"slowTarball": true})),
         r("2026.10.9", 19, json!({"doctorSlowMs": 3000})),
+        // Declares no schema versions (so a migration must be assumed) and migrates nothing.
+        r(
+            "2026.9.7",
+            0,
+            json!({"noSchemaVersions": true, "doctorNoop": true}),
+        ),
         Release {
             version: "2026.11.1",
             schema: 19,
@@ -113,6 +119,12 @@ fn pack(dir: &Path, r: &Release) {
     pj["version"] = json!(r.version);
     pj["engines"]["node"] = json!(r.engines);
     pj["openclaw"]["schemaVersions"]["state"] = json!(r.schema);
+    if r.fake["noSchemaVersions"] == true {
+        pj["openclaw"]
+            .as_object_mut()
+            .unwrap()
+            .remove("schemaVersions");
+    }
     pj["fake"] = r.fake.clone();
     std::fs::write(
         pkg.join("package.json"),
@@ -142,12 +154,28 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A loopback port nobody uses, never handed out twice in this test process: the OS's own
+/// `bind(0)` may return a port again once it is released, and a gateway stopped during an
+/// update releases its port for a while.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    if NEXT.load(Ordering::SeqCst) == 0 {
+        // Below the ephemeral range (32768+) that other programs' `bind(0)` draw from.
+        let seed = 20_000 + (std::process::id() % 500) as u16 * 20;
+        let _ = NEXT.compare_exchange(0, seed, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    loop {
+        let p = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(p < 32_700, "ran out of test ports");
+        // Free on both address families, and not within reach of a gateway's derived ports.
+        let v4 = std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        let v6 = std::net::TcpListener::bind(("::1", p)).is_ok()
+            || std::net::TcpListener::bind(("::1", 0)).is_err();
+        if v4 && v6 {
+            return p;
+        }
+    }
 }
 
 pub struct Sandbox {
@@ -648,4 +676,41 @@ pub fn record_changes(path: &Path) -> Vec<String> {
             })
         })
         .unwrap_or_default()
+}
+
+/// Proof that a gateway was never restarted: the process listening on the port, and how long it
+/// had been up, taken before; the same process (pid), up at least as long again, after.
+pub struct Witness {
+    port: u16,
+    pid: Option<u32>,
+    uptime_ms: u64,
+    taken: Instant,
+}
+
+pub fn witness(port: u16) -> Witness {
+    let v = startupz(port).expect("a gateway serves");
+    Witness {
+        port,
+        pid: clawkit::proc::listener_pid(port),
+        uptime_ms: v["uptimeMs"].as_u64().unwrap_or(0),
+        taken: Instant::now(),
+    }
+}
+
+impl Witness {
+    pub fn assert_same(&self, what: &str) {
+        let v = startupz(self.port).expect("a gateway serves");
+        let now = v["uptimeMs"].as_u64().unwrap_or(0);
+        let elapsed = self.taken.elapsed().as_millis() as u64;
+        assert_eq!(
+            clawkit::proc::listener_pid(self.port),
+            self.pid,
+            "{what}: another process serves the port now"
+        );
+        assert!(
+            now + 1000 >= self.uptime_ms + elapsed,
+            "{what}: the gateway was restarted (up {now} ms, was {} ms {elapsed} ms ago)",
+            self.uptime_ms
+        );
+    }
 }

@@ -16,17 +16,24 @@ use crate::install::PackageJson;
 use crate::npm::{self, NPM_DEADLINE};
 use crate::openclaw::OpenClaw;
 use crate::printer::Printer;
+use crate::rehearsal::Verdict;
 use crate::signals::Interrupt;
 use crate::steps::{self, Recorder};
 use crate::txn::{Begin, Change, Finished, Scope, Txn};
 
 /// What happened before the outage window, or the finished transaction.
 pub enum Executed<'a> {
-    /// Refused before anything was stopped (staging failed, a signal, npm busy).
-    Refused { failure: Failure, rec: Recorder<'a> },
+    /// Refused before anything was stopped (staging failed, the rehearsal failed, a signal, npm
+    /// busy).
+    Refused {
+        failure: Failure,
+        rec: Recorder<'a>,
+        rehearsal: Option<Verdict>,
+    },
     Done {
         fin: Box<Finished<'a>>,
         findings: Vec<Value>,
+        rehearsal: Option<Verdict>,
     },
 }
 
@@ -149,8 +156,69 @@ pub fn execute<'a>(env: &'a Env, plan: &Plan, p: &'a Printer) -> Result<Executed
     let interrupt = Interrupt::install();
     let mut rec = Recorder::new(p);
     if let Err(failure) = prepare(env, plan, &mut rec, &interrupt) {
-        return Ok(Executed::Refused { failure, rec });
+        return Ok(Executed::Refused {
+            failure,
+            rec,
+            rehearsal: None,
+        });
     }
+    // The rehearsal, while the old gateway still serves.
+    let rehearsal = match &plan.rehearsal {
+        Ok(()) => Some(crate::rehearsal::rehearse(
+            env,
+            &mut rec,
+            &crate::rehearsal::Job {
+                cli: &plan.rehearsal_cli(env),
+                members: &plan.members,
+                to: &plan.to,
+                id: &plan.id,
+                timeout: plan.timeout,
+            },
+            &interrupt,
+        )),
+        Err(why) => {
+            rec.skip("rehearse", why);
+            None
+        }
+    };
+    if let Some(Verdict::Failed {
+        step,
+        profile,
+        error,
+        log_tail,
+    }) = &rehearsal
+    {
+        let _ = steps::remove_tree(&plan.staging);
+        let failure = if interrupt.fired() {
+            Failure::refused("interrupted while rehearsing; nothing was changed")
+        } else {
+            Failure::refused(format!(
+                "the rehearsal of OpenClaw {} failed ({step}, profile {profile}): {}; the gateway was never stopped{}",
+                plan.to,
+                error.lines().next().unwrap_or(""),
+                if log_tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n  last lines:\n{}", crate::exec::indent(log_tail))
+                }
+            ))
+            .with_fix(format!(
+                "stay on {} (nothing was changed) and report the release; `--no-rehearsal` skips this check",
+                plan.from
+                    .as_ref()
+                    .map_or("the current version".into(), |v| v.to_string())
+            ))
+        };
+        return Ok(Executed::Refused {
+            failure,
+            rec,
+            rehearsal,
+        });
+    }
+    let skip_migration = rehearsal
+        .as_ref()
+        .is_some_and(Verdict::nothing_to_migrate)
+        .then(|| "the rehearsal showed the migration changes nothing".to_string());
     let previous_package =
         (plan.mode == Mode::Staged && plan.from.is_some()).then(|| plan.aside.clone());
     let mut txn = Txn::begin(
@@ -175,7 +243,13 @@ pub fn execute<'a>(env: &'a Env, plan: &Plan, p: &'a Printer) -> Result<Executed
     let staged_steps = std::mem::take(&mut rec.steps);
     txn.rec.steps = staged_steps;
     let mut findings = Vec::new();
-    let result = forward(env, plan, &mut txn, &mut findings);
+    let result = forward(
+        env,
+        plan,
+        &mut txn,
+        &mut findings,
+        skip_migration.as_deref(),
+    );
     let outcome_ok = if plan.mode == Mode::RestartOnly {
         "restarted"
     } else {
@@ -190,11 +264,18 @@ pub fn execute<'a>(env: &'a Env, plan: &Plan, p: &'a Printer) -> Result<Executed
     Ok(Executed::Done {
         fin: Box::new(fin),
         findings,
+        rehearsal,
     })
 }
 
 /// The outage window, inside the transaction.
-fn forward(env: &Env, plan: &Plan, txn: &mut Txn, findings: &mut Vec<Value>) -> Result<()> {
+fn forward(
+    env: &Env,
+    plan: &Plan,
+    txn: &mut Txn,
+    findings: &mut Vec<Value>,
+    skip_migration: Option<&str>,
+) -> Result<()> {
     txn.stop_all()?;
     let backups = txn.backup_all(&plan.id, "update", plan.from.as_ref(), Some(&plan.to))?;
     txn.check()?;
@@ -295,6 +376,9 @@ fn forward(env: &Env, plan: &Plan, txn: &mut Txn, findings: &mut Vec<Value>) -> 
         _ if restored_old_state => txn
             .rec
             .skip("migrate", "the state of the older release was restored"),
+        Ok(()) if skip_migration.is_some() => {
+            txn.rec.skip("migrate", skip_migration.unwrap_or_default())
+        }
         Ok(()) => {
             let help = cli.doctor_help().unwrap_or_default();
             if help.contains("--fix") && help.contains("--non-interactive") {

@@ -51,6 +51,10 @@ pub struct Report {
     pub findings: Vec<Value>,
     /// Every gateway the update stopped and started (all profiles of the install).
     pub gateways: Vec<Value>,
+    /// The rehearsal before the stop: `null` when it did not run (see `plan.rehearsal`).
+    pub rehearsal: Option<crate::rehearsal::Verdict>,
+    /// The outage in parts: stop, migration, start to healthy.
+    pub outage: Option<Value>,
 }
 
 impl Report {
@@ -76,6 +80,8 @@ impl Report {
             plan: None,
             findings: Vec::new(),
             gateways: Vec::new(),
+            rehearsal: None,
+            outage: None,
         }
     }
 }
@@ -210,10 +216,17 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         },
     };
     match executed {
-        Executed::Refused { rec, .. } => {
+        Executed::Refused { rec, rehearsal, .. } => {
             report.steps = rec.steps;
+            report.rehearsal = rehearsal;
         }
-        Executed::Done { fin, findings } => {
+        Executed::Done {
+            fin,
+            findings,
+            rehearsal,
+        } => {
+            report.rehearsal = rehearsal;
+            report.outage = Some(outage_parts(&fin.rec.steps, fin.outage_ms));
             report.steps = fin.rec.steps.clone();
             report.downtime_ms = fin.outage_ms;
             report.backup = fin.record.changes.iter().find_map(|l| match &l.change {
@@ -243,6 +256,10 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
     report.exit_code = exit.code();
     report.error = error.clone();
     report.fix = fix.clone();
+    if exit == Exit::Refused {
+        // A refusal after staging began is journalled too: which step refused, and why.
+        refused_entry(&plan, &report, &snap);
+    }
     match exit {
         Exit::Ok => {
             report.cli_version = Some(plan.to.clone());
@@ -296,6 +313,59 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         p.json(&report);
     }
     Ok(exit)
+}
+
+/// The outage decomposed from the step records: stop, migration, start to healthy.
+fn outage_parts(steps: &[StepRecord], total: Option<u64>) -> Value {
+    let sum = |pred: &dyn Fn(&str) -> bool| -> u64 {
+        steps
+            .iter()
+            .filter(|s| pred(&s.name))
+            .map(|s| s.duration_ms)
+            .sum()
+    };
+    json!({
+        "total_ms": total,
+        "stop_ms": sum(&|n| n.starts_with("stop ")),
+        "backup_ms": sum(&|n| n.starts_with("back up ")),
+        "swap_ms": sum(&|n| n == "swap packages" || n.starts_with("install ")),
+        "migrate_ms": sum(&|n| n.starts_with("migrate ")),
+        "start_to_healthy_ms": sum(&|n| n.starts_with("start ") || n == "health gate"),
+    })
+}
+
+/// Journals an update refused after staging began (the rehearsal, a concurrent npm, …).
+fn refused_entry(plan: &Plan, report: &Report, snap: &Snapshot) {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let entry = crate::journal::Entry {
+        schema: 1,
+        id: plan.id.clone(),
+        command: "update".into(),
+        started_at: now.clone(),
+        finished_at: Some(now),
+        from: plan.from.clone(),
+        to: Some(plan.to.clone()),
+        outcome: "refused".into(),
+        phase: None,
+        downtime_ms: None,
+        duration_ms: Some(report.duration_ms),
+        steps: report.steps.clone(),
+        backup: None,
+        previous_package: None,
+        error: report.error.clone(),
+    };
+    let mut journals: Vec<PathBuf> = plan
+        .members
+        .iter()
+        .filter(|m| m.layout.state_dir.is_dir())
+        .map(|m| crate::journal::path(&m.layout))
+        .collect();
+    if journals.is_empty() && snap.layout.state_dir.is_dir() {
+        journals.push(crate::journal::path(&snap.layout));
+    }
+    for j in journals {
+        let _ = crate::journal::append(&j, &entry);
+    }
 }
 
 fn confirm(p: &Printer, plan: &Plan) -> Result<bool> {

@@ -54,6 +54,8 @@ pub struct Plan {
     pub npm: Npm,
     pub members: Vec<Member>,
     pub migrate: Result<(), String>,
+    /// The rehearsal before the stop, or why there is none.
+    pub rehearsal: Result<(), String>,
     pub timeout: Duration,
     pub keep: usize,
     /// `lib/node_modules/.openclaw-*` left by a crashed npm.
@@ -69,6 +71,16 @@ pub struct Plan {
 impl Plan {
     pub fn new_cli(&self, env: &Env) -> OpenClaw {
         OpenClaw::new(&self.node.path, &self.root, env)
+    }
+
+    /// The CLI the rehearsal runs: the staged release, or (restart only) the installed one.
+    pub fn rehearsal_cli(&self, env: &Env) -> OpenClaw {
+        let root = if self.mode == Mode::Staged {
+            self.staged_root()
+        } else {
+            self.root.clone()
+        };
+        OpenClaw::new(&self.node.path, &root, env)
     }
 
     pub fn work_dir(prefix: &Path) -> PathBuf {
@@ -109,6 +121,26 @@ impl Plan {
         }
         if self.mode == Mode::Staged {
             v.push(("stage".into(), npm_install(&self.staging)));
+        }
+        match &self.rehearsal {
+            Ok(()) => {
+                let cli = self.rehearsal_cli(env);
+                for m in self.members.iter().filter(|m| m.layout.state_dir.is_dir()) {
+                    let private = crate::rehearsal::Private::new(m, &self.id);
+                    v.push((
+                        format!("rehearse {}", m.profile_name()),
+                        format!(
+                            "copy {} into {} (databases by SQLite's online backup); {} doctor --fix --non-interactive on the copy; {} [--update-canary] on a spare loopback port, until /startupz says started and {}; stop it; delete the copy",
+                            m.layout.state_dir.display(),
+                            private.root.display(),
+                            cli.package_root.join("openclaw.mjs").display(),
+                            crate::rehearsal::boot_cmd(&cli, 0, false)[..6].join(" "),
+                            self.to
+                        ),
+                    ));
+                }
+            }
+            Err(why) => v.push(("rehearse".into(), format!("skipped: {why}"))),
         }
         for m in self.members.iter().filter(|m| m.needs_stop()) {
             let how = supervisor::stop_action(env, &m.supervisor, &m.gateway)
@@ -198,6 +230,7 @@ impl Plan {
             })).collect::<Vec<_>>(),
             "start_after": self.starts_any(),
             "migrate": self.migrate.is_ok(),
+            "rehearsal": self.rehearsal.as_ref().err(),
             "notes": self.notes,
             "steps": self.describe(env).into_iter().map(|(s, c)| json!({"step": s, "command": c})).collect::<Vec<_>>(),
         })
@@ -563,6 +596,35 @@ pub fn preflight(
         }
         _ => Ok(()),
     };
+    let rehearsal = if args.no_rehearsal {
+        Err("--no-rehearsal".to_string())
+    } else if mode == Mode::InPlace {
+        Err("--in-place installs without a staged copy to rehearse".to_string())
+    } else if let Some(why) = crate::rehearsal::cannot_run(&members) {
+        Err(why)
+    } else {
+        // Room for a copy of the state beside the backup.
+        let short = members.iter().find_map(|m| {
+            let need = backup::estimate(&m.layout).ok()? * 2 + backup::SPARE_BYTES;
+            let free = fs4::available_space(&m.layout.state_dir).ok()?;
+            (free < need).then(|| {
+                format!(
+                    "{} has room for the backup but not for a rehearsal copy beside it ({} MB free)",
+                    m.layout.state_dir.display(),
+                    free / 1_048_576
+                )
+            })
+        });
+        match short {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    };
+    if let Err(why) = &rehearsal {
+        if !args.no_rehearsal && mode != Mode::InPlace {
+            notes.push(format!("no rehearsal: {why}"));
+        }
+    }
     if from.is_none() {
         notes.push(format!(
             "no OpenClaw under {} yet: this installs it{}",
@@ -625,6 +687,7 @@ pub fn preflight(
         npm,
         members,
         migrate,
+        rehearsal,
         timeout: Duration::from_secs(args.timeout),
         keep: args.keep as usize,
         leftovers,
