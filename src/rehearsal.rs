@@ -196,6 +196,23 @@ fn copy_sqlite(from: &Path, to: &Path) -> Result<()> {
     }
     // The copy is a plain database file, no WAL beside it.
     dst.pragma_update(None, "journal_mode", "DELETE").ok();
+    // Leases name the live gateway's process: in the copy nobody holds them (OpenClaw's doctor
+    // would otherwise refuse to migrate "a database still open in process N").
+    for table in ["agent_database_leases", "state_leases"] {
+        let exists: bool = dst
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap_or(false);
+        if exists {
+            dst.execute(&format!("DELETE FROM \"{table}\""), [])
+                .with_context(|| {
+                    format!("cannot clear {table} in the copy of {}", from.display())
+                })?;
+        }
+    }
     drop(dst);
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
@@ -379,18 +396,10 @@ pub fn boot_cmd(cli: &OpenClaw, port: u16, canary: bool) -> Vec<String> {
     v
 }
 
-/// Does this release's `gateway run` have `--update-canary`?
-pub fn has_canary(cli: &OpenClaw, env: &[(OsString, OsString)]) -> bool {
-    let mut c = Cmd::new(&cli.node)
-        .arg(cli.package_root.join("openclaw.mjs"))
-        .args(["gateway", "run", "--help"])
-        .timeout(Duration::from_secs(60));
-    for (k, v) in env {
-        c = c.env(k, v);
-    }
-    c.run()
-        .map(|o| format!("{}{}", o.stdout, o.stderr).contains("--update-canary"))
-        .unwrap_or(false)
+/// Does this release's `gateway run` have `--update-canary`? It is a hidden option (not in
+/// `--help`), added in 2026.9.4.
+pub fn has_canary(to: &Version) -> bool {
+    to >= &Version::new(2026, 9, 4)
 }
 
 fn free_port() -> Result<u16> {
@@ -528,7 +537,7 @@ fn one(
     let migration_changes = before != after;
 
     // Boot it on a spare loopback port.
-    let canary = has_canary(cli, &penv);
+    let canary = has_canary(to);
     let port = free_port().map_err(|e| fail("boot", e, String::new()))?;
     let argv = boot_cmd(cli, port, canary);
     let t = Instant::now();
@@ -637,4 +646,70 @@ fn one(
         boot_ms,
         readyz,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A live WAL database (a writer holds it open with uncheckpointed pages) is copied whole and
+    /// consistent; the live process's leases are cleared in the copy only.
+    #[test]
+    fn live_database_is_copied_with_its_wal_and_without_leases() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("openclaw.sqlite");
+        let live = rusqlite::Connection::open(&src).unwrap();
+        live.pragma_update(None, "journal_mode", "WAL").unwrap();
+        live.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        live.execute_batch(
+            "CREATE TABLE agent_database_leases (lease_id TEXT, owner_pid INTEGER);
+             INSERT INTO agent_database_leases VALUES ('l1', 4242);
+             CREATE TABLE devices (id TEXT);
+             INSERT INTO devices VALUES ('phone');",
+        )
+        .unwrap();
+        assert!(
+            t.path()
+                .join("openclaw.sqlite-wal")
+                .metadata()
+                .unwrap()
+                .len()
+                > 0
+        );
+        let dst = t.path().join("copy.sqlite");
+        copy_sqlite(&src, &dst).unwrap();
+        let copy = rusqlite::Connection::open(&dst).unwrap();
+        let devices: i64 = copy
+            .query_row("SELECT count(*) FROM devices", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(devices, 1, "rows still in the WAL are in the copy");
+        let leases: i64 = copy
+            .query_row("SELECT count(*) FROM agent_database_leases", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(leases, 0, "the copy holds no lease of the live process");
+        let live_leases: i64 = live
+            .query_row("SELECT count(*) FROM agent_database_leases", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(live_leases, 1, "the live database is not written");
+        assert!(!t.path().join("copy.sqlite-wal").exists());
+        assert!(is_sqlite(&dst) && !is_sqlite(&t.path().join("openclaw.sqlite-wal")));
+    }
+
+    #[test]
+    fn config_paths_into_the_state_dir_move_into_the_copy() {
+        let mut v = serde_json::json!({
+            "logging": {"file": "/h/.openclaw/logs/x.log"},
+            "agents": {"list": [{"workspace": "/h/.openclaw/workspace"}, {"workspace": "/h/.openclaw-other/w"}]},
+            "x": "/h/.openclawish"
+        });
+        repoint(&mut v, &["/h/.openclaw".into()], "/p/state");
+        assert_eq!(v["logging"]["file"], "/p/state/logs/x.log");
+        assert_eq!(v["agents"]["list"][0]["workspace"], "/p/state/workspace");
+        assert_eq!(v["agents"]["list"][1]["workspace"], "/h/.openclaw-other/w");
+        assert_eq!(v["x"], "/h/.openclawish");
+    }
 }

@@ -134,7 +134,7 @@ fn a_healthy_release_is_rehearsed_then_installed() {
     assert_eq!(doc["rehearsal"]["result"], "passed", "{doc:#}");
     let p = &doc["rehearsal"]["profiles"][0];
     assert_eq!(p["migration_changes"], true, "schema 17 -> 18: {doc:#}");
-    assert_eq!(p["canary"], false, "the fake has no --update-canary");
+    assert_eq!(p["canary"], true, "2026.9.4+ boots with --update-canary");
     // The rehearsal ran before the stop.
     let names: Vec<&str> = doc["steps"]
         .as_array()
