@@ -146,7 +146,11 @@ impl Private {
         }
         let p = |k: &str, path: &Path| (OsString::from(k), path.as_os_str().to_os_string());
         v.push(p("HOME", &self.home));
+        v.push(p("OPENCLAW_HOME", &self.home));
         v.push(p("TMPDIR", &self.tmp));
+        v.push(p("TMP", &self.tmp));
+        v.push(p("TEMP", &self.tmp));
+        v.push(p("OPENCLAW_WORKSPACE_DIR", &self.home.join("workspace")));
         v.push(p("XDG_CONFIG_HOME", &self.home.join(".config")));
         v.push(p("XDG_CACHE_HOME", &self.home.join(".cache")));
         v.push(p("XDG_DATA_HOME", &self.home.join(".local/share")));
@@ -154,7 +158,16 @@ impl Private {
         v.push(p("OPENCLAW_STATE_DIR", &self.state));
         v.push(p("OPENCLAW_CONFIG_PATH", &self.config));
         v.push(p("npm_config_cache", &self.home.join(".npm")));
+        // What OpenClaw's own update rehearsal sets (measured: with these, 6.11 without
+        // --update-canary sends nothing either), plus bonjour and telemetry off.
         for (k, val) in [
+            ("OPENCLAW_SKIP_CHANNELS", "1"),
+            ("OPENCLAW_SKIP_PROVIDERS", "1"),
+            ("OPENCLAW_SKIP_CRON", "1"),
+            ("OPENCLAW_SKIP_GMAIL_WATCHER", "1"),
+            ("OPENCLAW_SKIP_CANVAS_HOST", "1"),
+            ("OPENCLAW_SKIP_BROWSER_CONTROL_SERVER", "1"),
+            ("OPENCLAW_SKIP_STARTUP_MODEL_PREWARM", "1"),
             ("OPENCLAW_NO_AUTO_UPDATE", "1"),
             ("OPENCLAW_DISABLE_BONJOUR", "1"),
             ("DO_NOT_TRACK", "1"),
@@ -224,9 +237,60 @@ fn mkdir_private(p: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Sets `path` (dotted) to `value` in a JSON config, creating objects on the way.
+fn set(cfg: &mut Value, path: &str, value: Value) {
+    let mut node = cfg;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, k) in parts.iter().enumerate() {
+        if !node.is_object() {
+            *node = serde_json::json!({});
+        }
+        let o = node.as_object_mut().expect("an object");
+        if i + 1 == parts.len() {
+            o.insert((*k).to_string(), value);
+            return;
+        }
+        node = o
+            .entry((*k).to_string())
+            .or_insert_with(|| serde_json::json!({}));
+    }
+}
+
+/// The config keys that keep a rehearsal gateway to itself, for the release `to`: accepted by
+/// 6.11 and 9.x (checked with `openclaw config set`), except `models.catalogRefresh`, which
+/// exists from 2026.8 (older releases reject keys they do not know).
+fn isolate(cfg: &mut Value, to: &Version) {
+    set(cfg, "update.checkOnStart", Value::Bool(false));
+    set(cfg, "cron.enabled", Value::Bool(false));
+    set(cfg, "discovery.mdns.mode", Value::from("off"));
+    set(cfg, "gateway.tailscale.mode", Value::from("off"));
+    set(cfg, "agents.defaults.heartbeat.every", Value::from("0m"));
+    set(cfg, "hooks.enabled", Value::Bool(false));
+    set(cfg, "gateway.controlUi.enabled", Value::Bool(false));
+    if to >= &Version::new(2026, 8, 0) {
+        set(cfg, "models.catalogRefresh.enabled", Value::Bool(false));
+    }
+}
+
+/// The lock files 9.x leaves in the fixed `/tmp/openclaw-state-locks-<uid>/` for a state dir
+/// (named by the first 8 hex digits of the sha256 of its database's real path): a rehearsal
+/// removes its own.
+fn remove_global_locks(private: &Private) {
+    let db = private.state.join("state/openclaw.sqlite");
+    let real = std::fs::canonicalize(&db).unwrap_or(db);
+    let h = hex::encode(Sha256::digest(real.to_string_lossy().as_bytes()));
+    let dir = PathBuf::from(format!(
+        "/tmp/openclaw-state-locks-{}",
+        nix::unistd::getuid()
+    ));
+    for kind in ["gateway-lifecycle", "state-handles", "state-lifecycle"] {
+        let _ = std::fs::remove_file(dir.join(format!("{kind}.{}.lock.sqlite", &h[..8])));
+    }
+}
+
 /// Copies a profile's state into `private` (databases by the online backup, the rest as files)
 /// and writes the config with every path into the real state dir pointed into the copy.
-pub fn snapshot(member: &Member, private: &Private) -> Result<()> {
+pub fn snapshot(member: &Member, private: &Private, to: &Version) -> Result<()> {
     let layout = &member.layout;
     if private.root.exists() {
         std::fs::remove_dir_all(&private.root)?;
@@ -280,8 +344,8 @@ pub fn snapshot(member: &Member, private: &Private) -> Result<()> {
         layout.state_dir.to_string_lossy().to_string(),
         real_state.to_string_lossy().to_string(),
     ];
-    let to = private.state.to_string_lossy().to_string();
-    repoint(&mut cfg, &from, &to);
+    let into = private.state.to_string_lossy().to_string();
+    repoint(&mut cfg, &from, &into);
     if let Some(o) = cfg.as_object_mut() {
         let logging = o.entry("logging").or_insert_with(|| serde_json::json!({}));
         if let Some(l) = logging.as_object_mut() {
@@ -296,11 +360,8 @@ pub fn snapshot(member: &Member, private: &Private) -> Result<()> {
                 ),
             );
         }
-        let update = o.entry("update").or_insert_with(|| serde_json::json!({}));
-        if let Some(u) = update.as_object_mut() {
-            u.insert("checkOnStart".into(), Value::Bool(false));
-        }
     }
+    isolate(&mut cfg, to);
     let _ = std::fs::remove_file(&private.config);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -462,6 +523,7 @@ pub fn rehearse(env: &Env, rec: &mut Recorder, job: &Job, interrupt: &Interrupt)
     for m in members.iter().filter(|m| m.layout.state_dir.is_dir()) {
         let private = Private::new(m, id);
         let result = one(env, rec, cli, m, to, &private, timeout, interrupt);
+        remove_global_locks(&private);
         let _ = std::fs::remove_dir_all(&private.root);
         match result {
             Ok(r) => profiles.push(r),
@@ -495,7 +557,7 @@ fn one(
     let compile_cache = m.supervisor.gateway_tmpdir().join("node-compile-cache");
     let penv = private.env(env, Some(&compile_cache));
     rec.run(&format!("rehearse {profile}: copy the state"), |_| {
-        snapshot(m, private)?;
+        snapshot(m, private, to)?;
         Ok(((), format!("into {}", private.root.display())))
     })
     .map_err(|e| fail("snapshot", e, String::new()))?;
