@@ -133,3 +133,10 @@ state_hash() {
 }
 
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$@"; }
+# json_has_step FILE NAME_PREFIX DETAIL_PART: a step whose name starts with NAME_PREFIX and
+# whose detail contains DETAIL_PART, status ok.
+json_has_step() {
+  python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+sys.exit(0 if any(s["name"].startswith(sys.argv[2]) and sys.argv[3] in s.get("detail","") and s["status"]=="ok" for s in d.get("steps",[])) else 1)' "$@"
+}

@@ -13,7 +13,7 @@ use crate::proc::{self, ProcInfo};
 use crate::secret::Secret;
 use crate::version::Version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Serving, `/startupz` says `started` (or the era has no startupz and it answers).
@@ -27,7 +27,7 @@ pub enum State {
 }
 
 /// A gateway lock file (`{pid, createdAt, configPath, stateDir?, port?, startTime?}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LockFile {
     pub path: PathBuf,
     pub pid: Option<u32>,
@@ -289,9 +289,17 @@ pub fn is_launcher(p: &ProcInfo) -> bool {
 }
 
 /// An OpenClaw gateway process: a launcher (`node …/openclaw gateway run`) or a gateway that
-/// retitled itself `openclaw-gateway`.
+/// retitled itself: `openclaw-gateway` (8.x on), or a bare `openclaw` run by node (6.x/7.x;
+/// a CLI command keeps its arguments).
 pub fn is_gateway_process(p: &ProcInfo) -> bool {
-    p.cmdline.first().is_some_and(|a| a == "openclaw-gateway") || is_launcher(p)
+    let first = p.cmdline.first().map(|a| a.trim());
+    let retitled_old = first == Some("openclaw")
+        && p.cmdline.iter().skip(1).all(|a| a.trim().is_empty())
+        && p.exe.as_ref().is_none_or(|e| {
+            e.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("node"))
+        });
+    first == Some("openclaw-gateway") || retitled_old || is_launcher(p)
 }
 
 /// The package root a gateway process runs from, when its command line names one.
@@ -310,6 +318,30 @@ pub fn package_root_of(p: &ProcInfo) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_retitled_gateways_are_gateways_and_cli_commands_are_not() {
+        let p = |cmdline: &[&str], exe: &str| ProcInfo {
+            pid: 1,
+            ppid: 0,
+            start_ticks: None,
+            started_at: None,
+            cmdline: cmdline.iter().map(|s| s.to_string()).collect(),
+            cwd: None,
+            exe: Some(exe.into()),
+        };
+        // 2026.6.11 (measured): `process.title = "openclaw"`, exe the node binary.
+        assert!(is_gateway_process(&p(&["openclaw"], "/opt/node/bin/node")));
+        assert!(is_gateway_process(&p(
+            &["openclaw-gateway"],
+            "/opt/node/bin/node"
+        )));
+        assert!(!is_gateway_process(&p(
+            &["openclaw", "devices", "list"],
+            "/opt/node/bin/node"
+        )));
+        assert!(!is_gateway_process(&p(&["openclaw"], "/usr/bin/python3")));
+    }
 
     #[test]
     fn lock_staleness() {

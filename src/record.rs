@@ -21,11 +21,15 @@ pub enum Change {
     Stop { member: usize },
     /// A safety backup of a member's state. Undo: none (the backup is kept).
     Backup { member: usize, dir: PathBuf },
-    /// A member's state was changed (`what`). Undo: restore the backup in `backup`.
+    /// A member's state was changed (`what`). Undo: restore the backup in `backup`, and the
+    /// service definition as it was before (`unit`): a newer release's `doctor --fix` rewrites
+    /// an older release's systemd unit or LaunchAgent while it migrates.
     State {
         member: usize,
         backup: PathBuf,
         what: String,
+        #[serde(default)]
+        unit: Option<RemovedFile>,
     },
     /// `root` now holds the package staged at `incoming`; the previous one was moved to `aside`
     /// (`None`: there was none). Undo: move the new one to `parked`, the old one back, relink
@@ -56,12 +60,38 @@ pub enum Change {
     Removed { files: Vec<RemovedFile> },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A file's bytes and mode, kept to be written back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RemovedFile {
     pub path: PathBuf,
     pub mode: u32,
     /// The content, hex-encoded.
     pub content: String,
+}
+
+impl RemovedFile {
+    /// The file as it is now (`None` when it cannot be read).
+    pub fn read(path: &std::path::Path) -> Option<RemovedFile> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).ok()?;
+        let bytes = std::fs::read(path).ok()?;
+        Some(RemovedFile {
+            path: path.to_path_buf(),
+            mode: meta.permissions().mode() & 0o7777,
+            content: hex::encode(bytes),
+        })
+    }
+
+    /// Writes the kept bytes and mode back (parents created as needed).
+    pub fn write_back(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let bytes = hex::decode(&self.content).unwrap_or_default();
+        if let Some(d) = self.path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::write(&self.path, bytes)?;
+        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

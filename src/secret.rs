@@ -108,6 +108,23 @@ pub fn redact_args(args: &[String]) -> Vec<String> {
     out
 }
 
+/// Log lines with the secrets `redact_args` knows replaced (a gateway's log or journal may echo
+/// its own command line). A line without any keeps its spacing.
+pub fn redact_text(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+            let redacted = redact_args(&words);
+            if redacted == words {
+                line.to_string()
+            } else {
+                redacted.join(" ")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `https://user:pass@host/…` → `https://<redacted>@host/…`; anything else unchanged.
 pub fn redact_url(s: &str) -> String {
     let Some(scheme_end) = s.find("://") else {
@@ -123,6 +140,13 @@ pub fn redact_url(s: &str) -> String {
 
 #[cfg(test)]
 mod redact_tests {
+    #[test]
+    fn log_lines_lose_their_tokens_and_keep_their_spacing() {
+        let t = super::redact_text("started  with --token abc123 --port 1\nplain   line");
+        assert!(!t.contains("abc123"), "{t}");
+        assert!(t.contains("plain   line"), "{t}");
+    }
+
     use super::*;
 
     fn v(s: &str) -> Vec<String> {

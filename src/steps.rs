@@ -129,6 +129,7 @@ pub fn start(env: &Env, m: &Member) -> Result<Option<u32>> {
 /// Waits until the gateway serves: `/startupz` `started` (8.x+), else `/healthz` ok (4.x-7.x).
 /// Fails early if an unmanaged relaunch died, and when `cancel` is set.
 pub fn health_gate(
+    env: &Env,
     m: &Member,
     deadline: Duration,
     spawned: Option<u32>,
@@ -138,6 +139,12 @@ pub fn health_gate(
     let started = Instant::now();
     let end = started + deadline;
     let mut last;
+    // systemd knows of a crash at once: fail then, before `Restart=` burns the start limit.
+    let systemd = m.supervisor.kind == supervisor::Kind::Systemd;
+    let baseline = systemd
+        .then(|| supervisor::systemd::restarts(env, &m.supervisor))
+        .flatten();
+    let mut polls = 0u32;
     loop {
         let (ready, what) = gateway::Startup::ready(m.port, Duration::from_millis(1000));
         let healthy = ready.then(|| {
@@ -176,6 +183,12 @@ pub fn health_gate(
                 crate::exec::indent(&tail_file(&log, 8))
             );
         }
+        polls += 1;
+        if systemd && polls % 3 == 0 {
+            if let Some(why) = supervisor::systemd::crashed(env, &m.supervisor, baseline) {
+                bail!("{why}");
+            }
+        }
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
             bail!("interrupted while waiting for the gateway to become healthy");
         }
@@ -192,7 +205,7 @@ pub fn health_gate(
 pub fn tail_file(p: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(p).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    crate::secret::redact_text(&lines[lines.len().saturating_sub(n)..].join("\n"))
 }
 
 /// The version the running gateway reports, from the cheapest source that answers.
@@ -382,6 +395,7 @@ mod tests {
         let printer = Printer::new(false, true, &Env::default());
         let line = printer.step("health gate");
         let err = health_gate(
+            &Env::default(),
             &member(port),
             Duration::from_secs(5),
             Some(other.id()),
@@ -397,6 +411,7 @@ mod tests {
         // The answering process itself (here: this test) is accepted.
         let line = printer.step("health gate");
         health_gate(
+            &Env::default(),
             &member(port),
             Duration::from_secs(5),
             Some(std::process::id()),

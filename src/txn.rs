@@ -27,6 +27,7 @@ use crate::proc;
 pub use crate::record::{Change, Logged, Pending, Record, RemovedFile, SavedMember, Scope};
 use crate::signals::Interrupt;
 use crate::steps::{self, Recorder};
+use crate::supervisor::{self, Kind};
 use crate::version::Version;
 
 /// How long an undo waits for a gateway to become healthy again. Not `--timeout`: that one is
@@ -336,6 +337,17 @@ impl<'a> Txn<'a> {
                 member: i,
                 backup: backup.to_path_buf(),
                 what: what.to_string(),
+                unit: self.members[i]
+                    .supervisor
+                    .file
+                    .as_deref()
+                    .filter(|_| {
+                        matches!(
+                            self.members[i].supervisor.kind,
+                            Kind::Systemd | Kind::Launchd
+                        )
+                    })
+                    .and_then(RemovedFile::read),
             },
             name,
             f,
@@ -370,7 +382,7 @@ impl<'a> Txn<'a> {
             self.rec.run("health gate", |line| {
                 Ok((
                     (),
-                    steps::health_gate(&m, timeout, spawned, line, Some(&cancel))?,
+                    steps::health_gate(self.env, &m, timeout, spawned, line, Some(&cancel))?,
                 ))
             })?;
             self.done(log_i);
@@ -683,7 +695,12 @@ fn undo_one(
             }
             steps::stop_current(env, rec, m, "undo: ")?;
         }
-        Change::State { member, backup, .. } => {
+        Change::State {
+            member,
+            backup,
+            unit,
+            ..
+        } => {
             let m = &members[*member];
             // Something may still run on the state (a migration a killed clawkit left behind).
             steps::end_orphans(rec, &m.layout, "undo: ")?;
@@ -699,6 +716,31 @@ fn undo_one(
                     ))
                 },
             )?;
+            if let Some(unit) = unit
+                .as_ref()
+                .filter(|u| RemovedFile::read(&u.path).as_ref() != Some(u))
+            {
+                rec.run(
+                    &format!(
+                        "undo: restore the service definition {}",
+                        unit.path.display()
+                    ),
+                    |_| {
+                        unit.write_back()?;
+                        if m.supervisor.kind == Kind::Systemd {
+                            if let Ok(c) =
+                                supervisor::systemd::cmd(env, "daemon-reload", &m.supervisor)
+                            {
+                                c.run_ok()?;
+                            }
+                        }
+                        Ok((
+                            (),
+                            "rewritten by the migration; put back as it was".to_string(),
+                        ))
+                    },
+                )?;
+            }
         }
         Change::Swap {
             prefix,
@@ -794,16 +836,10 @@ fn undo_one(
         Change::Removed { files } => {
             rec.run("undo: put the removed files back", |_| {
                 for f in files {
-                    use std::os::unix::fs::PermissionsExt;
                     if f.path.exists() {
                         continue;
                     }
-                    let bytes = hex::decode(&f.content).unwrap_or_default();
-                    if let Some(d) = f.path.parent() {
-                        std::fs::create_dir_all(d)?;
-                    }
-                    std::fs::write(&f.path, bytes)?;
-                    std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(f.mode))?;
+                    f.write_back()?;
                 }
                 Ok(((), format!("{} file(s)", files.len())))
             })?;
@@ -827,7 +863,7 @@ fn undo_one(
             rec.run("undo: health gate", |line| {
                 Ok((
                     (),
-                    steps::health_gate(m, UNDO_HEALTH_DEADLINE, spawned, line, None)?,
+                    steps::health_gate(env, m, UNDO_HEALTH_DEADLINE, spawned, line, None)?,
                 ))
             })?;
             let cli = match (&r.node, &r.root) {
@@ -876,7 +912,7 @@ fn undo_all(
 // Interrupted transactions
 
 /// How a resume ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Resumed {
     pub id: String,
     pub command: String,
@@ -932,7 +968,7 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
                 rec.run("resume: health gate", |line| {
                     Ok((
                         (),
-                        steps::health_gate(m, UNDO_HEALTH_DEADLINE, pid, line, None)?,
+                        steps::health_gate(env, m, UNDO_HEALTH_DEADLINE, pid, line, None)?,
                     ))
                 })?;
             }

@@ -106,6 +106,51 @@ fn happy_path_systemd() {
     );
 }
 
+/// A release that crashes at start under systemd (docs/systemd.md, bugs 1-3): the health gate
+/// reads the unit's failure at once instead of waiting out its timeout, the rollback's start is
+/// preceded by `reset-failed` (a crash loop's start limit would refuse it), and the unit the new
+/// release's migration rewrote is put back as it was.
+#[test]
+fn systemd_crash_at_start_fails_fast_and_the_rollback_puts_the_unit_back() {
+    let sb = Sandbox::new().with_tool("systemctl");
+    sb.install("2026.9.4");
+    sb.config();
+    let unit = sb.systemd_unit("2026.9.4");
+    let unit_before = std::fs::read(&unit).unwrap();
+    sb.tool("systemctl", &["--user", "start", "openclaw-gateway"]);
+    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.1", "--no-rehearsal"]);
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    let gate = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "health gate")
+        .unwrap();
+    assert_eq!(gate["status"], "failed", "{doc:#}");
+    assert!(
+        gate["detail"]
+            .as_str()
+            .unwrap()
+            .contains("openclaw-gateway.service crashed during startup"),
+        "{gate:#}"
+    );
+    assert_eq!(std::fs::read(&unit).unwrap(), unit_before, "unit put back");
+    assert_eq!(
+        step_status(&doc, "undo: restore the service definition"),
+        Some("ok"),
+        "{doc:#}"
+    );
+    let calls = std::fs::read_to_string(sb.home.join(".fake-systemd/calls.log")).unwrap();
+    let last_start = calls
+        .rfind("--user start openclaw-gateway.service")
+        .unwrap();
+    let reset = calls[..last_start].rfind("--user reset-failed openclaw-gateway.service");
+    assert!(reset.is_some(), "{calls}");
+    assert!(calls[..last_start].contains("daemon-reload"), "{calls}");
+}
+
 #[test]
 fn happy_path_launchd() {
     let sb = Sandbox::new().with_tool("launchctl");
@@ -614,11 +659,12 @@ fn dry_run_prints_the_supervisors_own_commands() {
         .iter()
         .find(|(s, _)| s.starts_with("start "))
         .unwrap();
+    // reset-failed first: a crash loop's start limit must not refuse the start (docs/systemd.md).
     assert_eq!(
         start.1,
         format!(
-            "{} --user start openclaw-gateway.service",
-            systemctl.display()
+            "{s} --user reset-failed openclaw-gateway.service; {s} --user start openclaw-gateway.service",
+            s = systemctl.display()
         )
     );
     sb.tool("systemctl", &["--user", "stop", "openclaw-gateway.service"]);

@@ -20,7 +20,9 @@ use crate::layout::Layout;
 use crate::proc;
 use crate::version::Version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Systemd,
@@ -65,7 +67,7 @@ impl std::fmt::Debug for Relaunch {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Supervisor {
     pub kind: Kind,
     /// Unit name or launchd label.
@@ -209,6 +211,10 @@ pub(crate) fn tool(env: &Env, name: &str) -> Option<PathBuf> {
 #[derive(Clone)]
 pub enum Action {
     Run(Cmd),
+    /// These commands in order; only the last one must succeed (the ones before prepare it, e.g.
+    /// `systemctl --user reset-failed` so that a start limit hit by a crash loop cannot refuse
+    /// the start).
+    RunAll(Vec<Cmd>),
     /// SIGTERM to these pids (SIGKILL after the deadline).
     Signal(Vec<u32>),
     /// Relaunch detached with this command line, cwd and environment, output to `log`.
@@ -226,6 +232,7 @@ impl Action {
     pub fn display(&self) -> String {
         match self {
             Action::Run(c) => c.display(),
+            Action::RunAll(cs) => cs.iter().map(Cmd::display).collect::<Vec<_>>().join("; "),
             Action::Signal(pids) => format!(
                 "SIGTERM pid {}",
                 pids.iter()
@@ -279,7 +286,13 @@ pub fn stop_action(env: &Env, sup: &Supervisor, gw: &Gateway) -> Result<Action> 
 /// How this supervisor starts the gateway.
 pub fn start_action(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<Action> {
     Ok(match sup.kind {
-        Kind::Systemd => Action::Run(systemd::cmd(env, "start", sup)?),
+        // A crash loop of the same unit (a release that failed to start, before a rollback or a
+        // resume) leaves it `failed` by its start limit: every later start is refused until
+        // `reset-failed`.
+        Kind::Systemd => Action::RunAll(vec![
+            systemd::cmd(env, "reset-failed", sup)?,
+            systemd::cmd(env, "start", sup)?,
+        ]),
         Kind::Launchd => Action::Run(launchd::start_cmd(env, sup)?),
         Kind::Unmanaged => match &sup.relaunch {
             Some(r) => Action::Spawn {
@@ -321,6 +334,7 @@ pub fn stop(env: &Env, sup: &Supervisor, gw: &Gateway, deadline: Duration) -> Re
                 cmd.run_ok()?;
             }
         }
+        Action::RunAll(cmds) => run_all(cmds)?,
         Action::Signal(p) => unmanaged::stop(&p),
         Action::Spawn { .. } | Action::Nothing => {}
     }
@@ -362,6 +376,10 @@ pub fn start(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<Option<u32>
             }
             Ok(None)
         }
+        Action::RunAll(cmds) => {
+            run_all(cmds)?;
+            Ok(None)
+        }
         Action::Spawn { .. } => {
             let r = sup
                 .relaunch
@@ -371,6 +389,19 @@ pub fn start(env: &Env, sup: &Supervisor, layout: &Layout) -> Result<Option<u32>
         }
         Action::Signal(_) | Action::Nothing => Ok(None),
     }
+}
+
+/// Runs `cmds` in order: the last must succeed, the ones before only prepare it.
+fn run_all(cmds: Vec<Cmd>) -> Result<()> {
+    let n = cmds.len();
+    for (i, c) in cmds.into_iter().enumerate() {
+        if i + 1 == n {
+            c.run_ok()?;
+        } else {
+            let _ = c.run();
+        }
+    }
+    Ok(())
 }
 
 pub fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {

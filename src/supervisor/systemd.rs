@@ -1,5 +1,6 @@
 //! systemd user units: `~/.config/systemd/user/openclaw-gateway[-PROFILE].service`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,24 +43,12 @@ pub fn detect(env: &Env, layout: &Layout) -> Option<Supervisor> {
         }
     }
     sup.derive_paths();
-    if let Some(systemctl) = tool(env, "systemctl") {
-        let out = Cmd::new(systemctl)
-            .args(["--user", "show", sup.name.as_deref().unwrap_or_default()])
-            .arg("--property=MainPID,ActiveState")
-            .timeout(Duration::from_secs(5))
-            .run()
-            .ok()
-            .filter(|o| o.success());
-        if let Some(out) = out {
-            for line in out.stdout.lines() {
-                if let Some(p) = line.strip_prefix("MainPID=") {
-                    sup.main_pid = p.trim().parse().ok().filter(|p| *p > 0);
-                } else if let Some(s) = line.strip_prefix("ActiveState=") {
-                    sup.active = Some(s.trim() == "active");
-                }
-            }
-        }
-    }
+    let props = show(env, &sup, &["MainPID", "ActiveState"]);
+    sup.main_pid = props
+        .get("MainPID")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p > 0);
+    sup.active = props.get("ActiveState").map(|s| s == "active");
     Some(sup)
 }
 
@@ -78,4 +67,98 @@ pub fn is_active(env: &Env, sup: &Supervisor) -> bool {
         .ok()
         .and_then(|c| c.timeout(Duration::from_secs(10)).run().ok())
         .is_some_and(|o| matches!(o.stdout.trim(), "active" | "activating" | "reloading"))
+}
+
+/// `systemctl --user show UNIT --property=…`: the properties systemd reported (none when
+/// systemctl is missing or fails).
+pub fn show(env: &Env, sup: &Supervisor, props: &[&str]) -> BTreeMap<String, String> {
+    let Some(systemctl) = tool(env, "systemctl") else {
+        return BTreeMap::new();
+    };
+    Cmd::new(systemctl)
+        .args(["--user", "show", sup.name.as_deref().unwrap_or_default()])
+        .arg(format!("--property={}", props.join(",")))
+        .timeout(Duration::from_secs(5))
+        .run()
+        .ok()
+        .filter(|o| o.success())
+        .map(|o| {
+            o.stdout
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many times systemd has restarted the unit's process (`NRestarts`).
+pub fn restarts(env: &Env, sup: &Supervisor) -> Option<u32> {
+    show(env, sup, &["NRestarts"])
+        .get("NRestarts")
+        .and_then(|n| n.parse().ok())
+}
+
+/// Has the unit's gateway died since it was started? systemd knows at once (the unit is
+/// `failed`, or in `auto-restart`, or `NRestarts` grew past `baseline`), long before a health
+/// gate would give up; waiting would only let `Restart=` burn the unit's start limit.
+pub fn crashed(env: &Env, sup: &Supervisor, baseline: Option<u32>) -> Option<String> {
+    let p = show(
+        env,
+        sup,
+        &[
+            "ActiveState",
+            "SubState",
+            "NRestarts",
+            "Result",
+            "ExecMainStatus",
+        ],
+    );
+    let active = p.get("ActiveState").map(String::as_str).unwrap_or("");
+    let sub = p.get("SubState").map(String::as_str).unwrap_or("");
+    let restarts: Option<u32> = p.get("NRestarts").and_then(|n| n.parse().ok());
+    let restarted = matches!((restarts, baseline), (Some(n), Some(b)) if n > b);
+    if active != "failed" && sub != "auto-restart" && !restarted {
+        return None;
+    }
+    let unit = sup.name.as_deref().unwrap_or_default();
+    let mut what = format!("the service {unit} crashed during startup (ActiveState={active}");
+    if !sub.is_empty() {
+        what.push_str(&format!(", SubState={sub}"));
+    }
+    if let Some(r) = p.get("Result") {
+        what.push_str(&format!(", Result={r}"));
+    }
+    if let Some(s) = p.get("ExecMainStatus") {
+        what.push_str(&format!(", exit status {s}"));
+    }
+    if let (Some(n), Some(b)) = (restarts, baseline) {
+        what.push_str(&format!(", restarted {} time(s)", n.saturating_sub(b)));
+    }
+    what.push(')');
+    let tail = journal_tail(env, sup, 8);
+    if !tail.is_empty() {
+        what.push_str(&format!(
+            "; last lines of `journalctl --user -u {unit}`:\n{}",
+            crate::exec::indent(&crate::secret::redact_text(&tail))
+        ));
+    }
+    Some(what)
+}
+
+/// The unit's last `n` journal lines (empty when journalctl is missing or has none).
+pub fn journal_tail(env: &Env, sup: &Supervisor, n: usize) -> String {
+    let Some(journalctl) = tool(env, "journalctl") else {
+        return String::new();
+    };
+    Cmd::new(journalctl)
+        .args(["--user", "-u", sup.name.as_deref().unwrap_or_default()])
+        .args(["-n", &n.to_string(), "--no-pager", "-o", "cat"])
+        .timeout(Duration::from_secs(5))
+        .run()
+        .ok()
+        .filter(|o| o.success())
+        .map(|o| o.stdout.trim_end().to_string())
+        .unwrap_or_default()
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Fake OpenClaw for clawkit's tests. Behaviour per release comes from package.json "fake":
-//   crashAtStart, neverHealthy, reportVersion, cliVersion, doctorFails, slowStopMs, startupMs
+//   crashAtStart, rewriteUnit, neverHealthy, reportVersion, cliVersion, doctorFails, slowStopMs, startupMs
 import fs from "node:fs";
 import path from "node:path";
+import os from "node:os";
 import http from "node:http";
 import crypto from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -390,6 +391,12 @@ async function main() {
       const cfg = readConfig();
       cfg.meta = { ...(cfg.meta || {}), lastTouchedVersion: VERSION };
       writeConfig(cfg);
+      if (FAKE.rewriteUnit) {
+        // As the real 9.6's doctor "reconciles" an older release's unit while it migrates.
+        const cfgHome = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
+        const unit = path.join(cfgHome, "systemd", "user", "openclaw-gateway.service");
+        if (fs.existsSync(unit)) fs.appendFileSync(unit, `KillMode=mixed\n# reconciled by ${VERSION}\n`);
+      }
       const dir = path.join(stateDir, "state");
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, "schema.json"), JSON.stringify({ state: SCHEMA }) + "\n", { mode: 0o600 });

@@ -31,8 +31,13 @@ pub fn releases() -> Vec<Release> {
         r("2026.7.1", 16, json!({})),
         r("2026.9.4", 17, json!({})),
         r("2026.9.5", 18, json!({})),
-        r("2026.9.6", 18, json!({})),
-        r("2026.10.1", 19, json!({"crashAtStart": true})),
+        // The newest stable release, published 2 h ago (for --min-release-age).
+        r("2026.9.6", 18, json!({"publishedHoursAgo": 2})),
+        r(
+            "2026.10.1",
+            19,
+            json!({"crashAtStart": true, "rewriteUnit": true}),
+        ),
         r("2026.10.2", 19, json!({"neverHealthy": true})),
         r("2026.10.3", 19, json!({"reportVersion": "2026.10.2"})),
         r("2026.10.4", 19, json!({"doctorFails": true})),
