@@ -29,7 +29,7 @@ pub const EXCLUDED: &[&str] = &[
     "browser",
 ];
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     File,
@@ -39,7 +39,7 @@ pub enum Kind {
     Symlink,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Entry {
     /// Relative to the state dir; the config outside it is `@config/<name>`.
     pub path: String,
@@ -60,7 +60,7 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
     pub schema: u32,
     pub id: String,

@@ -58,7 +58,7 @@ pub enum Command {
     )]
     Status(StatusArgs),
     /// Update OpenClaw with the gateway stopped, migrated, restarted and verified; roll back on failure
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// Diagnose skew, the pairing loop, token files, locks, config and service, with the exact fix
     Doctor(DoctorArgs),
     /// Return to the version before the last `clawkit update`, with its state backup
@@ -82,6 +82,12 @@ the current state and undoes every change, then verifies the gateway (exit 4).")
     Reset(ResetCommand),
     /// The update journal: when, from → to, outcome, outage
     History(HistoryArgs),
+    /// clawkit's own settings: `config show` prints each one and where it came from
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Scheduled updates: a systemd user timer (Linux) or a LaunchAgent (macOS)
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Print the shell alias that routes `npm install -g openclaw…` to `clawkit update`
     #[command(after_help = "\
 Add to your shell profile:\n\
@@ -146,27 +152,49 @@ pub struct StatusArgs {
 #[derive(Debug, Args, Clone)]
 #[command(after_help = "\
 Steps: preflight (lock, probe, resolve target, checks) → stage the new version beside the old \
-one while the gateway keeps serving → stop the gateway → back up state → swap → migrate \
-(openclaw doctor --fix) → start → health gate → verify CLI == gateway == target → journal.\n\
-Any failure after the stop rolls back: old package, state restored byte for byte, old gateway \
-restarted and verified (exit 4).
+one while the gateway keeps serving → rehearse (the staged release migrates and boots a private \
+copy of the state) → stop the gateway → back up state → swap → migrate (openclaw doctor --fix) → \
+start → health gate → verify CLI == gateway == target → journal.\n\
+A release the rehearsal rejects is refused with the gateway never stopped (exit 6). Any failure \
+after the stop rolls back: old package, state restored byte for byte, old gateway restarted and \
+verified (exit 4).
+
+Which release: --to, else the channel's dist-tag (stable → latest, extended-stable, beta), \
+within --pin, and for a tag no younger than --min-release-age hours. --channel, --pin, \
+--min-release-age, --notify, --keep, --timeout and --no-rehearsal also come from \
+CLAWKIT_<KEY> or ~/.config/clawkit/config.toml (`clawkit config show`).
 
 Examples:
   clawkit update                     update to the latest release
+  clawkit update --check             is there an update? (exit 7 when there is)
   clawkit update --to 2026.9.5 --yes a pinned version, no prompt (CI)
   clawkit update --dry-run           show the plan and change nothing
   clawkit update --package ./openclaw-2026.9.5.tgz   air-gapped install")]
 pub struct UpdateArgs {
-    /// Target version or dist-tag
+    /// Target version or dist-tag [default: the channel's tag, `latest` for stable]
     #[arg(
         long,
         value_name = "VERSION|TAG",
-        default_value = "latest",
         conflicts_with = "package",
         value_parser = parse_target,
         value_hint = clap::ValueHint::Other
     )]
-    pub to: Target,
+    pub to: Option<Target>,
+    /// Only say whether an update is available: exit 0 when current, 7 when there is one
+    #[arg(long, conflicts_with_all = ["dry_run", "resume", "package", "install"])]
+    pub check: bool,
+    /// Update channel: stable (dist-tag latest), extended-stable, beta
+    #[arg(long, value_name = "CHANNEL", value_parser = parse_channel)]
+    pub channel: Option<crate::settings::Channel>,
+    /// Never leave this version or range (2026.9, ~2026.9.5, ">=2026.9.4 <2026.10")
+    #[arg(long, value_name = "RANGE")]
+    pub pin: Option<String>,
+    /// Do not take a release from a tag until it is this many hours old
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(0..=8760))]
+    pub min_release_age: Option<u64>,
+    /// Run this command with the JSON report on stdin after an update, rollback or refusal
+    #[arg(long, value_name = "COMMAND")]
+    pub notify: Option<String>,
     /// Install this npm tarball instead (air-gapped and CI installs)
     #[arg(long, value_name = "FILE.tgz", value_parser = parse_package, value_hint = clap::ValueHint::FilePath)]
     pub package: Option<PathBuf>,
@@ -194,12 +222,12 @@ pub struct UpdateArgs {
     /// Do not start the gateway afterwards
     #[arg(long)]
     pub no_start: bool,
-    /// Seconds the new gateway gets to become healthy
-    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
-    /// Previous package copies to keep for instant rollback
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=20))]
-    pub keep: u64,
+    /// Seconds the new gateway gets to become healthy [default: 120]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+    /// Previous package copies to keep for instant rollback [default: 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=20))]
+    pub keep: Option<u64>,
     /// Only finish an interrupted operation (the same as `clawkit resume`)
     #[arg(long)]
     pub resume: bool,
@@ -208,8 +236,32 @@ pub struct UpdateArgs {
     pub stop_timeout: u64,
     /// Skip the rehearsal (the new release migrating and booting a private copy of the state
     /// before the gateway is stopped)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rehearsal")]
     pub no_rehearsal: bool,
+    /// Rehearse even when the config says `rehearsal = false`
+    #[arg(long)]
+    pub rehearsal: bool,
+}
+
+impl UpdateArgs {
+    /// What the flags say about the settings that also come from env and the config file.
+    pub fn setting_flags(&self) -> crate::settings::Flags {
+        crate::settings::Flags {
+            channel: self.channel,
+            pin: self.pin.clone(),
+            min_release_age: self.min_release_age,
+            notify: self.notify.clone(),
+            keep: self.keep,
+            timeout: self.timeout,
+            rehearsal: if self.no_rehearsal {
+                Some(false)
+            } else if self.rehearsal {
+                Some(true)
+            } else {
+                None
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -232,6 +284,72 @@ pub struct RollbackArgs {
     /// Seconds the gateway gets to become healthy
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The effective settings: value and source (flag, env CLAWKIT_*, file, default)
+    #[command(after_help = "\
+The file is $CLAWKIT_CONFIG, else $XDG_CONFIG_HOME/clawkit/config.toml, else \
+~/.config/clawkit/config.toml. Keys (each also CLAWKIT_<KEY> and an `update` flag):
+  channel = \"stable\"        stable (dist-tag latest), extended-stable, beta
+  pin = \"2026.9\"            a version or npm range `update` will not leave
+  min_release_age = 48        hours a release must be public before a tag brings it
+  notify = \"/usr/local/bin/notify-openclaw\"   gets the JSON report on stdin
+  keep = 1                    previous packages kept for instant rollback
+  timeout = 120               seconds the new gateway gets to become healthy
+  rehearsal = true            rehearse on a copy of the state before the outage")]
+    Show,
+    /// Print where the config file is read from
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Write and enable the timer (systemd) or LaunchAgent (launchd)
+    #[command(after_help = "\
+The job runs `clawkit update --yes --json` (channel, pin, min_release_age and notify come from \
+the config file) at a random minute within --window of the chosen time, and logs to the \
+journal (systemd) or ~/Library/Logs/clawkit-update.log (launchd). `schedule status` shows the \
+next and the last run; `schedule remove` undoes it.")]
+    Install(ScheduleArgs),
+    /// Stop and remove the timer or LaunchAgent
+    Remove {
+        /// Show what would be removed, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Is a schedule installed; when does it run next; how did the last run end
+    Status,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ScheduleArgs {
+    /// When: daily or weekly
+    #[arg(long, default_value = "daily", value_parser = ["daily", "weekly"])]
+    pub every: String,
+    /// Time of day (HH:MM, local time) the window opens
+    #[arg(long, default_value = "04:00", value_parser = parse_hhmm)]
+    pub at: (u8, u8),
+    /// How long the window is: the run starts at a random moment within it (e.g. 30m, 2h)
+    #[arg(long, default_value = "1h", value_parser = parse_since)]
+    pub window: std::time::Duration,
+    /// Show the files and commands, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_hhmm(s: &str) -> Result<(u8, u8), String> {
+    let (h, m) = s
+        .trim()
+        .split_once(':')
+        .ok_or("expected HH:MM, e.g. 04:30")?;
+    let h: u8 = h.parse().map_err(|_| "expected HH:MM, e.g. 04:30")?;
+    let m: u8 = m.parse().map_err(|_| "expected HH:MM, e.g. 04:30")?;
+    if h > 23 || m > 59 {
+        return Err("expected HH:MM with HH 00-23 and MM 00-59".into());
+    }
+    Ok((h, m))
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,6 +471,11 @@ fn parse_target(s: &str) -> Result<Target, String> {
     })
 }
 
+fn parse_channel(s: &str) -> Result<crate::settings::Channel, String> {
+    crate::settings::Channel::parse(s)
+        .ok_or_else(|| "expected stable, extended-stable or beta".into())
+}
+
 fn parse_version(s: &str) -> Result<Version, String> {
     s.trim()
         .parse()
@@ -431,7 +554,7 @@ mod tests {
         let Command::Update(u) = ok.command else {
             panic!()
         };
-        assert_eq!(u.to, Target::Version("2026.9.5".parse().unwrap()));
+        assert_eq!(u.to, Some(Target::Version("2026.9.5".parse().unwrap())));
         assert_eq!(u.registry.unwrap().to_string(), "https://r.example/");
     }
 }

@@ -24,6 +24,7 @@ pub struct Cmd {
     dir: Option<PathBuf>,
     timeout: Duration,
     cancel: Option<Arc<AtomicBool>>,
+    stdin: Option<Vec<u8>>,
 }
 
 /// What a finished child left behind.
@@ -87,7 +88,14 @@ impl Cmd {
             dir: None,
             timeout: Duration::from_secs(60),
             cancel: None,
+            stdin: None,
         }
+    }
+
+    /// Feed these bytes to the child's stdin (default: /dev/null).
+    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.stdin = Some(bytes);
+        self
     }
 
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
@@ -146,15 +154,17 @@ impl Cmd {
     }
 
     fn expression(&self) -> duct::Expression {
-        let mut e = duct::cmd(&self.program, &self.args)
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .before_spawn(|c| {
-                c.process_group(0);
-                Ok(())
-            });
+        let mut e = match &self.stdin {
+            Some(b) => duct::cmd(&self.program, &self.args).stdin_bytes(b.clone()),
+            None => duct::cmd(&self.program, &self.args).stdin_null(),
+        }
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .before_spawn(|c| {
+            c.process_group(0);
+            Ok(())
+        });
         for (k, v) in &self.env {
             e = match v {
                 Some(v) => e.env(k, v),

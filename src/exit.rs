@@ -9,6 +9,7 @@
 //! | 4 | update failed and was rolled back; the previous version is verified running |
 //! | 5 | another clawkit operation holds the lock |
 //! | 6 | refused before changing anything (preflight) |
+//! | 7 | an update is available (`update --check` only) |
 
 use std::fmt;
 
@@ -22,6 +23,7 @@ pub enum Exit {
     RolledBack = 4,
     Locked = 5,
     Refused = 6,
+    UpdateAvailable = 7,
 }
 
 impl Exit {
@@ -39,7 +41,8 @@ Exit codes (the same for every command):
   3  problem found (version skew, unhealthy gateway, split install)
   4  update failed and was rolled back; the previous version is verified running
   5  another clawkit operation holds the lock
-  6  refused before changing anything";
+  6  refused before changing anything
+  7  an update is available (update --check only)";
 
 /// An expected failure that maps to a specific exit code. Carried through `anyhow::Error` and
 /// recovered in `main` by downcasting; anything else is exit 1.

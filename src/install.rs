@@ -12,7 +12,7 @@ use crate::version::Version;
 
 pub const PACKAGE: &str = "openclaw";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Install {
     /// The `openclaw` executable as found (PATH entry or `<prefix>/bin/openclaw`).
     pub bin: PathBuf,

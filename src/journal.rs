@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layout::Layout;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StepRecord {
     pub name: String,
     pub status: String,
@@ -20,7 +20,7 @@ pub struct StepRecord {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Entry {
     pub schema: u32,
     pub id: String,

@@ -35,6 +35,7 @@ pub mod proc;
 pub mod record;
 pub mod rehearsal;
 pub mod secret;
+pub mod settings;
 pub mod signals;
 pub mod steps;
 pub mod supervisor;
@@ -104,6 +105,8 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
         Command::Backups(cmd) => commands::backups::run(&env, &cli.global, cmd, &printer),
         Command::Reset(cmd) => commands::repair::reset(&env, &cli.global, cmd, &printer),
         Command::History(args) => commands::history::run(&env, &cli.global, args, &printer),
+        Command::Config(cmd) => commands::config::run(&env, cmd, &printer),
+        Command::Schedule(cmd) => commands::schedule::run(&env, &cli.global, cmd, &printer),
         Command::ShellInit { shell } => commands::intercept::snippet(shell)
             .map(|s| {
                 print!("{s}");
@@ -180,6 +183,11 @@ fn command_name(c: &Command) -> &'static str {
         Command::Backups(BackupsCommand::Show { .. }) => "backups show",
         Command::Backups(BackupsCommand::Restore { .. }) => "backups restore",
         Command::History(_) => "history",
+        Command::Config(crate::cli::ConfigCommand::Show) => "config show",
+        Command::Config(crate::cli::ConfigCommand::Path) => "config path",
+        Command::Schedule(crate::cli::ScheduleCommand::Install(_)) => "schedule install",
+        Command::Schedule(crate::cli::ScheduleCommand::Remove { .. }) => "schedule remove",
+        Command::Schedule(crate::cli::ScheduleCommand::Status) => "schedule status",
         Command::Completions { .. } => "completions",
         Command::ShellInit { .. } => "shell-init",
         Command::Intercept { .. } => "intercept",

@@ -8,9 +8,10 @@ use serde::Serialize;
 use crate::env::Env;
 use crate::exec::Cmd;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Node {
     pub path: PathBuf,
+    #[schemars(with = "Option<String>")]
     pub version: Option<semver::Version>,
 }
 

@@ -19,7 +19,7 @@ use crate::version::Version;
 
 const PENDING_TTL_MS: u64 = 5 * 60 * 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Era {
     Json,

@@ -42,7 +42,7 @@ const MAX_COPIED_FILE: u64 = 64 * 1024 * 1024;
 pub const MIN_AVAILABLE_MEMORY: u64 = 1200 * 1024 * 1024;
 
 /// What one profile's rehearsal found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Rehearsed {
     pub profile: String,
     pub state_dir: PathBuf,
@@ -57,7 +57,7 @@ pub struct Rehearsed {
 }
 
 /// How a rehearsal ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Verdict {
     Passed {

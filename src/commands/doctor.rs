@@ -21,7 +21,7 @@ use crate::probe::Snapshot;
 use crate::supervisor::Kind;
 use crate::version::Version;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub id: &'static str,
     /// `ok`, `warn`, `fail` or `skip`.
@@ -53,7 +53,7 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Condition {
     pub id: &'static str,
     pub label: &'static str,
@@ -62,7 +62,7 @@ pub struct Condition {
     pub evidence: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     pub conditions: Vec<Condition>,
     /// `version-skew-loop`, `other-pairing-problem`, `no-pairing-problem` or `unknown`.

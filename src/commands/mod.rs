@@ -2,12 +2,14 @@
 //! outcomes (skew found, rolled back, refused) are statuses, not errors.
 
 pub mod backups;
+pub mod config;
 pub mod doctor;
 pub mod history;
 pub mod intercept;
 pub mod repair;
 pub mod resume;
 pub mod rollback;
+pub mod schedule;
 pub mod status;
 pub mod update;
 

@@ -22,13 +22,31 @@ pub fn run(env: &Env, g: &Global, args: &crate::cli::StatusArgs, p: &Printer) ->
         if verdict != Verdict::Ok && worst == Verdict::Ok {
             worst = verdict;
         }
+        // A fresh `update --check` answer for this install (status never calls the network).
+        let available = super::update::check::cached(env, snap.cli_version())
+            .filter(|c| c.outcome == "available");
         if p.json {
-            docs.push(report(&snap, verdict, &message, fix.as_deref()));
+            let mut doc = report(&snap, verdict, &message, fix.as_deref());
+            doc["available"] = available.as_ref().map_or(serde_json::Value::Null, |c| {
+                json!({
+                    "version": c.available,
+                    "published_at": c.published_at,
+                    "checked_at": c.checked_at,
+                })
+            });
+            docs.push(doc);
         } else {
             if i > 0 {
                 p.line("");
             }
             print_human(p, &snap, verdict, &message, fix.as_deref());
+            if let Some(c) = &available {
+                p.line(format!(
+                    "  update      {} available (checked {}; `clawkit update` takes it)",
+                    c.available.as_ref().map_or("?".into(), |v| v.to_string()),
+                    c.checked_at
+                ));
+            }
         }
     }
     if p.json {

@@ -52,7 +52,12 @@ class H(http.server.BaseHTTPRequestHandler):
         if path in ("/openclaw", "/openclaw/"):
             vs = versions(base)
             latest = LATEST if LATEST in vs else (list(vs)[-1] if vs else None)
-            body = json.dumps({"name": "openclaw", "dist-tags": {"latest": latest}, "versions": vs}).encode()
+            # Publish times as the real registry gives them: `fake.publishedHoursAgo` (default
+            # 1000 h) before now.
+            now = time.time()
+            times = {v: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 3600 * (p.get("fake") or {}).get("publishedHoursAgo", 1000)))
+                     for v, p in vs.items()}
+            body = json.dumps({"name": "openclaw", "dist-tags": {"latest": latest}, "versions": vs, "time": times}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))

@@ -3,8 +3,10 @@
 //! → start → health gate → verify) → journal. Interrupted earlier operations are finished first
 //! (`crate::txn::resume`).
 
+pub mod check;
 pub mod execute;
 pub mod plan;
+pub mod resolve;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -55,6 +57,10 @@ pub struct Report {
     pub rehearsal: Option<crate::rehearsal::Verdict>,
     /// The outage in parts: stop, migration, start to healthy.
     pub outage: Option<Value>,
+    /// Why a newer release than `to` was not taken (pin, min_release_age).
+    pub held: Option<String>,
+    /// When `to` was published (RFC 3339, from the registry; null for --package).
+    pub published_at: Option<String>,
 }
 
 impl Report {
@@ -82,6 +88,8 @@ impl Report {
             gateways: Vec::new(),
             rehearsal: None,
             outage: None,
+            held: None,
+            published_at: None,
         }
     }
 }
@@ -106,11 +114,55 @@ fn lock_dirs(snap: &Snapshot, plan: Option<&Plan>) -> Vec<PathBuf> {
 }
 
 pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit> {
-    let started = Instant::now();
-    let target = super::target(g);
+    // The settings are part of the request: a bad config file or value is a usage error before
+    // anything runs (a pending resume included).
+    let settings = crate::settings::load(env, &args.setting_flags())?;
     if args.resume {
         return super::resume::run(env, g, p);
     }
+    let target = super::target(g);
+    if args.check {
+        let snap = Snapshot::take(env, &target)?;
+        return check::run(env, &snap, args, &settings, p);
+    }
+    let mut notified = None;
+    let result = run_update(env, g, args, &settings, p, &mut notified);
+    // The notifier hears of every update, rollback and refusal, also of a refusal in preflight.
+    let doc = match (&result, notified) {
+        (_, Some(doc)) => Some(doc),
+        (Err(e), None) => e
+            .downcast_ref::<Failure>()
+            .filter(|f| f.exit != Exit::Usage && f.exit != Exit::Locked)
+            .map(|f| {
+                json!({
+                    "schema": 1,
+                    "command": "update",
+                    "outcome": if f.exit == Exit::Refused { "refused" } else { "failed" },
+                    "exit_code": f.exit.code(),
+                    "error": f.message,
+                    "fix": f.fix,
+                })
+            }),
+        _ => None,
+    };
+    if let Some(doc) = doc {
+        if let Some(problem) = settings.notify(env, &doc) {
+            p.alert(format!("warning: {problem}"));
+        }
+    }
+    result
+}
+
+fn run_update(
+    env: &Env,
+    g: &Global,
+    args: &UpdateArgs,
+    settings: &crate::settings::Settings,
+    p: &Printer,
+    notified: &mut Option<Value>,
+) -> Result<Exit> {
+    let started = Instant::now();
+    let target = super::target(g);
     let mut snap = Snapshot::take(env, &target)?;
     // The dry run takes no lock and resumes nothing: it must leave the tree exactly as it was.
     let mut _locks = Vec::new();
@@ -123,7 +175,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         }
     }
     let mut report = Report::new(&snap);
-    let plan = plan::preflight(env, &snap, args, target.prefix.as_deref(), p)?;
+    let plan = plan::preflight(env, &snap, args, settings, target.prefix.as_deref(), p)?;
     if !args.dry_run {
         // Every member profile and the install itself, now that they are known.
         let more: Vec<PathBuf> = lock_dirs(&snap, Some(&plan))
@@ -140,6 +192,10 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
     report.mode = Some(plan.mode);
     report.from = plan.from.clone();
 
+    if let Some(r) = &plan.resolved {
+        report.held = r.held.clone();
+        report.published_at = r.published_at.clone();
+    }
     if plan::already_current(&snap, &plan) {
         report.outcome = "already-current".into();
         report.duration_ms = started.elapsed().as_millis() as u64;
@@ -147,6 +203,9 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
             "OpenClaw {} is installed and the gateway runs it: nothing to do.",
             plan.to
         ));
+        if let Some(h) = &report.held {
+            p.line(format!("  held back: {h}"));
+        }
         if p.json {
             p.json(&report);
         }
@@ -312,6 +371,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
     if p.json {
         p.json(&report);
     }
+    *notified = serde_json::to_value(&report).ok();
     Ok(exit)
 }
 

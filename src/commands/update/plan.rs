@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::backup;
-use crate::cli::{Target, UpdateArgs};
+use crate::cli::UpdateArgs;
 use crate::env::Env;
 use crate::exit::Failure;
 use crate::install::{Install, PACKAGE};
@@ -19,6 +19,7 @@ use crate::npm::{self, Npm, NPM_DEADLINE};
 use crate::openclaw::OpenClaw;
 use crate::printer::{Printer, BOLD};
 use crate::probe::Snapshot;
+use crate::settings::Settings;
 use crate::supervisor;
 use crate::version::Version;
 
@@ -26,7 +27,7 @@ use crate::version::Version;
 pub const STAGE_BYTES: u64 = 700 * 1024 * 1024;
 pub const MIGRATE_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Install into a staging prefix while the gateway serves, then swap directories.
@@ -58,6 +59,8 @@ pub struct Plan {
     pub rehearsal: Result<(), String>,
     pub timeout: Duration,
     pub keep: usize,
+    /// How the target was chosen (`None` for --package).
+    pub resolved: Option<super::resolve::Resolved>,
     /// `lib/node_modules/.openclaw-*` left by a crashed npm.
     pub leftovers: Vec<PathBuf>,
     /// The journal the run is reported in first (the first gateway's profile, else the
@@ -317,6 +320,7 @@ pub fn preflight(
     env: &Env,
     snap: &Snapshot,
     args: &UpdateArgs,
+    settings: &Settings,
     prefix_flag: Option<&Path>,
     p: &Printer,
 ) -> Result<Plan> {
@@ -391,6 +395,7 @@ pub fn preflight(
     let from = installed.and_then(|i| i.version.clone());
 
     // Resolve the target to an exact version and read its requirements.
+    let mut resolved = None;
     let (to, spec, engines, schemas) = match &args.package {
         Some(pkg) => {
             let t = npm::read_tarball(pkg)?;
@@ -402,45 +407,31 @@ pub fn preflight(
             )
         }
         None => {
-            let target: &Target = &args.to;
-            let step = p.step(&format!("resolve {}", target.spec()));
-            let v = match npm.view(&target.spec(), Duration::from_secs(30)) {
-                Ok(v) => {
-                    step.finish("ok", "");
-                    v
-                }
-                Err(e) => {
-                    step.finish("fail", "");
-                    let msg = format!("{e:#}");
-                    let fix = if msg.contains("does not exist") {
-                        "list the released versions with: npm view openclaw versions --json"
-                    } else {
-                        "check the network or --registry, then retry"
-                    };
+            let r = super::resolve::resolve(&npm, args.to.as_ref(), settings, from.as_ref(), p)?;
+            let to = match r.to.clone().or_else(|| from.clone()) {
+                Some(v) => v,
+                None => {
                     return Err(refuse(
-                        format!("cannot resolve {}: {msg}", target.spec()),
-                        fix,
-                    ));
+                        format!(
+                            "no release fits: {}",
+                            r.held.as_deref().unwrap_or("nothing matched")
+                        ),
+                        "relax the pin or min_release_age (`clawkit config show`), or pass --to VERSION",
+                    ))
                 }
             };
-            let version: Version = v
-                .get("version")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| {
-                    refuse(
-                        format!("the registry returned no version for {}", target.spec()),
-                        "retry, or pass an exact --to VERSION",
-                    )
-                })?;
-            (
-                version.clone(),
-                format!("{PACKAGE}@{version}"),
-                v.pointer("/engines/node")
-                    .and_then(Value::as_str)
-                    .map(String::from),
-                v.pointer("/openclaw/schemaVersions").cloned(),
-            )
+            let out = (
+                to.clone(),
+                if r.spec.is_empty() {
+                    format!("{PACKAGE}@{to}")
+                } else {
+                    r.spec.clone()
+                },
+                r.engines.clone(),
+                r.schemas.clone(),
+            );
+            resolved = Some(r);
+            out
         }
     };
 
@@ -596,8 +587,11 @@ pub fn preflight(
         }
         _ => Ok(()),
     };
-    let rehearsal = if args.no_rehearsal {
-        Err("--no-rehearsal".to_string())
+    let rehearsal = if !settings.rehearsal.value {
+        Err(match settings.rehearsal.source.as_str() {
+            "flag --no-rehearsal" => "--no-rehearsal".to_string(),
+            source => format!("rehearsal = false ({source})"),
+        })
     } else if mode == Mode::InPlace {
         Err("--in-place installs without a staged copy to rehearse".to_string())
     } else if let Some(why) = crate::rehearsal::cannot_run(&members) {
@@ -621,7 +615,7 @@ pub fn preflight(
         }
     };
     if let Err(why) = &rehearsal {
-        if !args.no_rehearsal && mode != Mode::InPlace {
+        if settings.rehearsal.value && mode != Mode::InPlace {
             notes.push(format!("no rehearsal: {why}"));
         }
     }
@@ -688,8 +682,9 @@ pub fn preflight(
         members,
         migrate,
         rehearsal,
-        timeout: Duration::from_secs(args.timeout),
-        keep: args.keep as usize,
+        timeout: Duration::from_secs(settings.timeout.value),
+        keep: settings.keep.value as usize,
+        resolved,
         leftovers,
         stale_work,
         notes,

@@ -1,0 +1,280 @@
+//! What operators run around the update (issue #17): `update --check`, channels, pins,
+//! min_release_age, the config file, notify, and `schedule` (with the fake systemctl/launchctl;
+//! the real systemd timer is in scripts/e2e-systemd).
+
+mod support;
+
+use serde_json::Value;
+use support::{json_out, update, Sandbox};
+
+fn check(sb: &Sandbox, args: &[&str]) -> (i32, Value) {
+    let out = sb
+        .clawkit()
+        .args(["update", "--check", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json_out(&out))
+}
+
+fn installed(version: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.install(version);
+    sb.config();
+    sb
+}
+
+fn write_config(sb: &Sandbox, text: &str) {
+    let dir = sb.home.join(".config/clawkit");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+#[test]
+fn check_exits_7_when_an_update_is_available_and_status_shows_it_from_the_cache() {
+    let sb = installed("2026.9.4");
+    let (code, doc) = check(&sb, &[]);
+    assert_eq!(code, 7, "{doc:#}");
+    assert_eq!(doc["outcome"], "available");
+    assert_eq!(doc["installed"], "2026.9.4");
+    assert_eq!(doc["available"], support::LATEST);
+    assert!(doc["published_at"].as_str().is_some(), "{doc:#}");
+    // Nothing was changed.
+    assert_eq!(support::cli_version(&sb), "2026.9.4");
+    let out = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    let status = json_out(&out);
+    assert_eq!(
+        status["available"]["version"],
+        support::LATEST,
+        "{status:#}"
+    );
+    // Current: exit 0, and status no longer offers it.
+    let sb = installed(support::LATEST);
+    let (code, doc) = check(&sb, &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "current");
+    let status = json_out(&sb.clawkit().args(["status", "--json"]).output().unwrap());
+    assert_eq!(status["available"], Value::Null);
+}
+
+#[test]
+fn a_young_release_is_held_and_the_newest_old_enough_one_is_taken() {
+    let sb = installed("2026.9.4");
+    // 2026.9.6 (latest) was published 2 h ago in the fake registry; 2026.9.5 long before.
+    let (code, doc) = check(&sb, &["--min-release-age", "24"]);
+    assert_eq!(code, 7, "{doc:#}");
+    assert_eq!(doc["available"], "2026.9.5");
+    assert!(
+        doc["held"]
+            .as_str()
+            .unwrap()
+            .contains("younger than min_release_age 24 h"),
+        "{doc:#}"
+    );
+    let (code, doc, _) = update(&sb, &["--min-release-age", "24", "--no-rehearsal"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["to"], "2026.9.5");
+    assert!(doc["held"].as_str().is_some(), "{doc:#}");
+}
+
+#[test]
+fn a_pin_in_the_config_file_is_never_left() {
+    let sb = installed("2026.9.4");
+    write_config(&sb, "pin = \"2026.9.5\"\n");
+    let (code, doc, _) = update(&sb, &["--no-rehearsal"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["to"], "2026.9.5");
+    // An explicit --to outside the pin is refused before any change, naming the pin's source.
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.6"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the pin 2026.9.5 (file)"),
+        "{doc:#}"
+    );
+    assert_eq!(support::cli_version(&sb), "2026.9.5");
+    // At the pin's ceiling: held, exit 0.
+    let (code, doc) = check(&sb, &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "held");
+    // A flag beats the file.
+    let (code, doc) = check(&sb, &["--pin", "2026.9"]);
+    assert_eq!(
+        (code, doc["available"].as_str()),
+        (7, Some(support::LATEST))
+    );
+}
+
+#[test]
+fn a_channel_without_its_dist_tag_is_refused_with_the_fix() {
+    let sb = installed("2026.9.4");
+    let (code, doc, _) = update(&sb, &["--channel", "extended-stable"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("extended-stable"),
+        "{doc:#}"
+    );
+    // beta without a `beta` tag follows latest, as OpenClaw's own update does.
+    let (code, doc) = check(&sb, &["--channel", "beta"]);
+    assert_eq!(
+        (code, doc["available"].as_str()),
+        (7, Some(support::LATEST))
+    );
+}
+
+#[test]
+fn a_bad_config_file_is_a_usage_error_before_anything_runs() {
+    let sb = installed("2026.9.4");
+    write_config(&sb, "chanel = \"beta\"\n");
+    let out = sb
+        .clawkit()
+        .args(["update", "--yes", "--to", "2026.9.5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("chanel") && err.contains("config.toml"),
+        "{err}"
+    );
+    assert_eq!(support::cli_version(&sb), "2026.9.4");
+}
+
+#[test]
+fn notify_gets_the_report_of_an_update_and_of_a_refusal() {
+    let sb = installed("2026.9.4");
+    let got = sb.dir.path().join("notified.json");
+    let mut sb = sb;
+    sb.extra_env.push((
+        "CLAWKIT_NOTIFY".into(),
+        format!("sh -c 'cat > {}'", got.display()),
+    ));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--no-rehearsal"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let n: Value = serde_json::from_str(&std::fs::read_to_string(&got).unwrap()).unwrap();
+    assert_eq!(n["outcome"], "updated");
+    assert_eq!(n["to"], "2026.9.5");
+    // A refusal in preflight (a downgrade without --allow-downgrade) is notified too.
+    let (code, _, _) = update(&sb, &["--to", "2026.9.4"]);
+    assert_eq!(code, 6);
+    let n: Value = serde_json::from_str(&std::fs::read_to_string(&got).unwrap()).unwrap();
+    assert_eq!(n["outcome"], "refused", "{n:#}");
+}
+
+#[test]
+fn config_show_names_each_source() {
+    let mut sb = installed("2026.9.4");
+    write_config(&sb, "channel = \"beta\"\nkeep = 3\n");
+    sb.extra_env.push(("CLAWKIT_TIMEOUT".into(), "90".into()));
+    let out = sb
+        .clawkit()
+        .args(["config", "show", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json_out(&out);
+    assert_eq!(doc["channel"]["value"], "beta");
+    assert_eq!(doc["channel"]["source"], "file");
+    assert_eq!(doc["keep"]["value"], 3);
+    assert_eq!(doc["timeout_secs"]["source"], "env CLAWKIT_TIMEOUT");
+    assert_eq!(doc["rehearsal"]["source"], "default");
+    let text = sb.clawkit().args(["config", "show"]).output().unwrap();
+    // People's lines go to stderr (stdout is for --json), as with every command.
+    let text = String::from_utf8_lossy(&text.stderr);
+    assert!(text.contains("beta (dist-tag beta)"), "{text}");
+}
+
+#[test]
+fn schedule_writes_a_systemd_timer_and_removes_it() {
+    let sb = Sandbox::new().with_tool("systemctl");
+    let out = sb
+        .clawkit()
+        .args(["schedule", "install", "--at", "03:30", "--window", "2h"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let dir = sb.home.join(".config/systemd/user");
+    let timer = std::fs::read_to_string(dir.join("clawkit-update.timer")).unwrap();
+    assert!(timer.contains("OnCalendar=*-*-* 03:30:00"), "{timer}");
+    assert!(timer.contains("RandomizedDelaySec=7200"), "{timer}");
+    let service = std::fs::read_to_string(dir.join("clawkit-update.service")).unwrap();
+    assert!(
+        service.contains("\"update\" \"--yes\" \"--json\""),
+        "{service}"
+    );
+    let calls = std::fs::read_to_string(sb.home.join(".fake-systemd/calls.log")).unwrap();
+    assert!(
+        calls.contains("--user enable --now clawkit-update.timer"),
+        "{calls}"
+    );
+    let st = json_out(
+        &sb.clawkit()
+            .args(["schedule", "status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(st["outcome"], "present");
+    let out = sb.clawkit().args(["schedule", "remove"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir.join("clawkit-update.timer").exists());
+    let calls = std::fs::read_to_string(sb.home.join(".fake-systemd/calls.log")).unwrap();
+    assert!(
+        calls.contains("--user disable --now clawkit-update.timer"),
+        "{calls}"
+    );
+}
+
+/// A PATH with only the sandbox's fake tools and python3 (which the fakes run on): no
+/// systemctl of the machine can leak in.
+fn only_fakes(sb: &mut Sandbox) {
+    let bin = sb.dir.path().join("only-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // The interpreter itself (python3 on PATH may be a shell shim, e.g. pyenv's).
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    std::os::unix::fs::symlink(python, bin.join("python3")).unwrap();
+    let path = std::env::join_paths([sb.tools.clone(), bin]).unwrap();
+    sb.extra_env
+        .push(("PATH".into(), path.to_string_lossy().into_owned()));
+}
+
+#[test]
+fn schedule_writes_a_launch_agent_on_launchd() {
+    let mut sb = Sandbox::new().with_tool("launchctl");
+    only_fakes(&mut sb);
+    let out = sb
+        .clawkit()
+        .args(["schedule", "install", "--every", "weekly"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let plist = sb.home.join("Library/LaunchAgents/ai.clawkit.update.plist");
+    let v = plist::Value::from_file(&plist).unwrap();
+    let d = v.as_dictionary().unwrap();
+    let cal = d["StartCalendarInterval"].as_dictionary().unwrap();
+    assert_eq!(cal["Weekday"].as_signed_integer(), Some(0));
+    let args: Vec<&str> = d["ProgramArguments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_string().unwrap())
+        .collect();
+    assert_eq!(&args[1..], ["update", "--yes", "--json"]);
+    let calls = std::fs::read_to_string(sb.home.join(".fake-launchd/calls.log")).unwrap();
+    assert!(calls.contains("bootstrap"), "{calls}");
+}
+
+#[test]
+fn schedule_without_a_service_manager_is_refused_with_a_cron_line() {
+    let mut sb = Sandbox::new();
+    only_fakes(&mut sb);
+    let out = sb.clawkit().args(["schedule", "install"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("crontab"), "{err}");
+}
