@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Turns scripts/bench's raw samples into docs/benchmarks.md, docs/outage-timeline.svg and
 CSV files. Usage: bench_report.py DATA_DIR DOCS_DIR FROM TO REPS RUNS"""
-import json, os, platform, statistics, subprocess, sys, time
+import json, os, platform, re, statistics, subprocess, sys, time
 from collections import defaultdict
 
 data, docs, FROM, TO, REPS, RUNS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 NAMES = {
-    "clawkit": "clawkit update (staged)",
+    "clawkit": "clawkit update (staged, rehearsed)",
+    "clawkit_norehearsal": "clawkit update --no-rehearsal",
     "clawkit_inplace": "clawkit update --in-place",
     "manual": "careful manual checklist",
     "naive": "naive npm install -g",
@@ -73,8 +74,11 @@ for m, rep, t0, t1 in runs:
     if os.path.exists(rj):
         doc = json.load(open(rj))
         for s in doc.get("steps", []):
-            name = s["name"].split(" (")[0].split(" default")[0].split(" /")[0]
+            name = re.sub(r" on port \d+", "", s["name"].replace(" default", "")).split(" (")[0].split(" /")[0]
             rows[m]["step:" + name].append(s["duration_ms"] / 1000)
+        for k, v in (doc.get("outage") or {}).items():
+            if isinstance(v, (int, float)):
+                rows[m]["part:" + k].append(v / 1000)
     ru = os.path.join(data, f"{m}-{rep}.rusage")
     if os.path.exists(ru):
         kb, u, s_ = open(ru).read().split()
@@ -137,13 +141,26 @@ md += [
     "",
     "Where clawkit's outage goes (median of its steps, seconds):",
     "",
-    "| step | clawkit (staged) | clawkit --in-place |",
-    "|---|---|---|",
+    "| step | clawkit (staged, rehearsed) | clawkit --no-rehearsal | clawkit --in-place |",
+    "|---|---|---|---|",
 ]
-steps = sorted({k for m in ("clawkit", "clawkit_inplace") for k in rows[m] if k.startswith("step:")})
+steps = sorted({k for m in ("clawkit", "clawkit_norehearsal", "clawkit_inplace") for k in rows[m] if k.startswith("step:")})
 for k in steps:
     cell = lambda m: f"{statistics.median(rows[m][k]):.1f}" if rows[m].get(k) else "-"
-    md.append(f"| {k[5:]} | {cell('clawkit')} | {cell('clawkit_inplace')} |")
+    md.append(f"| {k[5:]} | {cell('clawkit')} | {cell('clawkit_norehearsal')} | {cell('clawkit_inplace')} |")
+md += [
+    "",
+    "The outage in parts as clawkit reports it (`outage` in its JSON; median, seconds). The rehearsal "
+    "boots the new release on a copy of the state before the stop; a shorter start to healthy with it "
+    "is what that boot warmed (Node's compile cache is shared through the gateway's "
+    "`NODE_COMPILE_CACHE` directory, and the file-system cache):",
+    "",
+    "| part | clawkit (staged, rehearsed) | clawkit --no-rehearsal |",
+    "|---|---|---|",
+]
+for k in sorted({k for m in ("clawkit", "clawkit_norehearsal") for k in rows[m] if k.startswith("part:")}):
+    cell = lambda m: f"{statistics.median(rows[m][k]):.1f}" if rows[m].get(k) else "-"
+    md.append(f"| {k[5:]} | {cell('clawkit')} | {cell('clawkit_norehearsal')} |")
 md += [
     "",
     "## Verdict latency (gateway up)",
@@ -164,7 +181,8 @@ md += [
     "| run | peak RSS | CPU (user+sys) |",
     "|---|---|---|",
     f"| `clawkit status --json` | {int(status_ru[0]) / 1024:.1f} MB | {float(status_ru[1]) + float(status_ru[2]):.2f} s |",
-    f"| `clawkit update` (staged) | {fmt(rows['clawkit']['rss_mb'], 'MB')} | {fmt(rows['clawkit']['cpu_s'])} |",
+    f"| `clawkit update` (staged, rehearsed) | {fmt(rows['clawkit']['rss_mb'], 'MB')} | {fmt(rows['clawkit']['cpu_s'])} |",
+    f"| `clawkit update --no-rehearsal` | {fmt(rows['clawkit_norehearsal']['rss_mb'], 'MB')} | {fmt(rows['clawkit_norehearsal']['cpu_s'])} |",
     f"| `clawkit update --in-place` | {fmt(rows['clawkit_inplace']['rss_mb'], 'MB')} | {fmt(rows['clawkit_inplace']['cpu_s'])} |",
     "",
     "![outage timeline](outage-timeline.svg)",
