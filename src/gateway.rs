@@ -289,17 +289,22 @@ pub fn is_launcher(p: &ProcInfo) -> bool {
 }
 
 /// An OpenClaw gateway process: a launcher (`node …/openclaw gateway run`) or a gateway that
-/// retitled itself: `openclaw-gateway` (8.x on), or a bare `openclaw` run by node (6.x/7.x;
-/// a CLI command keeps its arguments).
+/// retitled itself: `openclaw-gateway` (8.x on), or a bare `openclaw` run by node (6.x/7.x).
+/// Every OpenClaw CLI command sets the same bare title (and Node blanks the rest of argv), so
+/// the bare form counts only while the process listens on a TCP port, as a gateway does and
+/// `openclaw devices list` does not.
 pub fn is_gateway_process(p: &ProcInfo) -> bool {
     let first = p.cmdline.first().map(|a| a.trim());
-    let retitled_old = first == Some("openclaw")
-        && p.cmdline.iter().skip(1).all(|a| a.trim().is_empty())
-        && p.exe.as_ref().is_none_or(|e| {
-            e.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("node"))
-        });
-    first == Some("openclaw-gateway") || retitled_old || is_launcher(p)
+    let retitled_old = || {
+        first == Some("openclaw")
+            && p.cmdline.iter().skip(1).all(|a| a.trim().is_empty())
+            && p.exe.as_ref().is_none_or(|e| {
+                e.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("node"))
+            })
+            && crate::proc::listens(p.pid) != Some(false)
+    };
+    first == Some("openclaw-gateway") || is_launcher(p) || retitled_old()
 }
 
 /// The package root a gateway process runs from, when its command line names one.
@@ -330,8 +335,26 @@ mod tests {
             cwd: None,
             exe: Some(exe.into()),
         };
-        // 2026.6.11 (measured): `process.title = "openclaw"`, exe the node binary.
-        assert!(is_gateway_process(&p(&["openclaw"], "/opt/node/bin/node")));
+        // 2026.6.11 (measured): `process.title = "openclaw"`, exe the node binary; it listens
+        // (a CLI command with the same title does not).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut me = p(&["openclaw"], "/opt/node/bin/node");
+        me.pid = std::process::id();
+        assert!(is_gateway_process(&me));
+        drop(listener);
+        // Another process with the same title that listens nowhere (this test process may hold
+        // other tests' listeners meanwhile): `sleep` stands in.
+        let mut cli = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        me.pid = cli.id();
+        assert!(
+            !is_gateway_process(&me),
+            "a bare `openclaw` that does not listen"
+        );
+        let _ = cli.kill();
+        let _ = cli.wait();
         assert!(is_gateway_process(&p(
             &["openclaw-gateway"],
             "/opt/node/bin/node"

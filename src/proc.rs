@@ -260,6 +260,35 @@ pub fn listener_pid(port: u16) -> Option<u32> {
     None
 }
 
+/// Does `pid` hold a listening TCP socket? `None` where that cannot be read.
+#[cfg(target_os = "linux")]
+pub fn listens(pid: u32) -> Option<bool> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if let (Some(&"0A"), Some(inode)) = (f.get(3), f.get(9)) {
+                if *inode != "0" {
+                    inodes.push(format!("socket:[{inode}]"));
+                }
+            }
+        }
+    }
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|t| inodes.iter().any(|i| t.as_os_str() == i.as_str()))
+    }))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn listens(_pid: u32) -> Option<bool> {
+    None
+}
+
 #[cfg(not(target_os = "linux"))]
 pub fn listener_pid(port: u16) -> Option<u32> {
     let out = crate::exec::Cmd::new("lsof")

@@ -70,8 +70,16 @@ impl Pin {
         Ok(Pin { text, range })
     }
 
+    /// In the pin? npm ranges read OpenClaw's corrections (`2026.9.5-1`, after 2026.9.5) as
+    /// prereleases (before it): a correction is judged by its release instead, so `<2026.9.6`
+    /// does not let `2026.9.6-1` through and `~2026.9.5` keeps `2026.9.5-1`.
     pub fn allows(&self, v: &Version) -> bool {
-        nodejs_semver::Version::parse(v.to_string())
+        let judged = if !v.is_prerelease() && v != &v.base() {
+            v.base()
+        } else {
+            v.clone()
+        };
+        nodejs_semver::Version::parse(judged.to_string())
             .is_ok_and(|v| v.satisfies_with_prerelease(&self.range, true))
     }
 }
@@ -181,8 +189,13 @@ fn pick<T: Clone>(
     }
     if let Some(raw) = env.get(var) {
         let value = parse(raw).map_err(|e| {
+            let shown = if var == "CLAWKIT_NOTIFY" {
+                String::new()
+            } else {
+                format!("={raw:?}")
+            };
             bad(
-                format!("{var}={raw:?} is not valid: {e}"),
+                format!("{var}{shown} is not valid: {e}"),
                 &format!("fix or unset {var}"),
             )
         })?;
@@ -210,6 +223,15 @@ fn number(max: u64) -> impl Fn(&str) -> Result<u64, String> {
             .ok()
             .filter(|n| *n <= max)
             .ok_or_else(|| format!("expected a whole number from 0 to {max}"))
+    }
+}
+
+/// A notify command line: non-empty and splittable like a shell would (never run by a shell).
+fn command_line(s: &str) -> Result<Option<String>, String> {
+    match shlex::split(s) {
+        Some(words) if !words.is_empty() => Ok(Some(s.trim().to_string())),
+        Some(_) => Err("the command is empty".into()),
+        None => Err("not a command line (unbalanced quotes?)".into()),
     }
 }
 
@@ -301,18 +323,27 @@ pub fn load(env: &Env, flags: &Flags) -> Result<Settings, Failure> {
             number(24 * 365),
         )?,
         notify: pick(
-            flags.notify.clone().map(Some),
+            flags
+                .notify
+                .as_deref()
+                .map(|n| {
+                    command_line(n).map_err(|e| {
+                        bad(
+                            format!("--notify is not valid: {e}"),
+                            "pass a command line, e.g. --notify '/usr/local/bin/notify-me --quiet'",
+                        )
+                    })
+                })
+                .transpose()?,
             "--notify",
             env,
             "CLAWKIT_NOTIFY",
-            file.notify.clone().map(Some),
+            file.notify
+                .as_deref()
+                .map(|n| command_line(n).map_err(|e| in_file("notify", e)))
+                .transpose()?,
             None,
-            |s| {
-                shlex::split(s)
-                    .filter(|a| !a.is_empty())
-                    .map(|_| Some(s.to_string()))
-                    .ok_or_else(|| "not a command line (unbalanced quotes?)".to_string())
-            },
+            command_line,
         )?,
         keep: pick(
             flags.keep,
@@ -376,9 +407,16 @@ pub struct Shown {
 
 impl Settings {
     pub fn shown(&self) -> Shown {
+        // The program only: its arguments may hold a webhook key or a bearer token in forms no
+        // redaction rule knows.
         let map = |s: &Sourced<Option<String>>| Sourced {
             value: s.value.as_deref().map(|c| {
-                crate::secret::redact_args(&shlex::split(c).unwrap_or_default()).join(" ")
+                let words = shlex::split(c).unwrap_or_default();
+                match words.split_first() {
+                    Some((prog, [])) => prog.clone(),
+                    Some((prog, rest)) => format!("{prog} ({} arguments hidden)", rest.len()),
+                    None => String::new(),
+                }
             }),
             source: s.source.clone(),
         };
@@ -403,8 +441,10 @@ impl Settings {
     /// notifier is reported, never fatal: the update itself is what counts.
     pub fn notify(&self, env: &Env, doc: &serde_json::Value) -> Option<String> {
         let cmdline = self.notify.value.as_deref()?;
-        let argv = shlex::split(cmdline)?;
-        let (prog, rest) = argv.split_first()?;
+        let argv = shlex::split(cmdline).unwrap_or_default();
+        let Some((prog, rest)) = argv.split_first() else {
+            return Some("notify: the command line is empty or unbalanced".into());
+        };
         let prog = if prog.contains('/') {
             PathBuf::from(prog)
         } else {
@@ -413,7 +453,7 @@ impl Settings {
                 None => return Some(format!("notify: {prog} is not on PATH")),
             }
         };
-        let out = crate::exec::Cmd::new(prog)
+        let out = crate::exec::Cmd::new(&prog)
             .args(rest.iter().map(String::as_str))
             .stdin_bytes(serde_json::to_vec_pretty(doc).unwrap_or_default())
             .timeout(Duration::from_secs(60))
@@ -421,9 +461,12 @@ impl Settings {
         match out {
             Ok(o) if o.success() => None,
             Ok(o) => Some(format!(
-                "notify: the command exited {}: {}",
+                "notify: {prog} exited {}",
                 o.code.map_or("by a signal".into(), |c| c.to_string()),
-                crate::secret::redact_text(o.stderr.trim())
+                prog = prog.file_name().map_or_else(
+                    || prog.display().to_string(),
+                    |n| n.to_string_lossy().into()
+                ),
             )),
             Err(e) => Some(format!("notify: {e:#}")),
         }
@@ -503,6 +546,9 @@ mod tests {
         assert!(p.allows(&v("2026.9.6")) && !p.allows(&v("2026.10.1")));
         let p = Pin::parse(">=2026.9.4 <2026.9.6").unwrap();
         assert!(p.allows(&v("2026.9.5")) && !p.allows(&v("2026.9.6")));
+        // Corrections come after their release (OpenClaw's order, not semver's).
+        assert!(!p.allows(&v("2026.9.6-1")) && p.allows(&v("2026.9.5-1")));
+        assert!(Pin::parse("~2026.9.5").unwrap().allows(&v("2026.9.5-2")));
         assert!(Pin::parse("2026.9.5").unwrap().allows(&v("2026.9.5")));
     }
 

@@ -727,17 +727,20 @@ fn undo_one(
                     ),
                     |_| {
                         unit.write_back()?;
+                        let mut detail =
+                            "rewritten by the migration; put back as it was".to_string();
                         if m.supervisor.kind == Kind::Systemd {
-                            if let Ok(c) =
-                                supervisor::systemd::cmd(env, "daemon-reload", &m.supervisor)
-                            {
-                                c.run_ok()?;
+                            // A failing reload is reported; it does not fail the undo (the
+                            // start below still gets a chance).
+                            let reload = supervisor::systemd::daemon_reload(env)
+                                .and_then(|c| c.run_ok().map(|_| ()));
+                            if let Err(e) = reload {
+                                detail.push_str(&format!(
+                                    "; daemon-reload failed ({e:#}): run `systemctl --user daemon-reload`"
+                                ));
                             }
                         }
-                        Ok((
-                            (),
-                            "rewritten by the migration; put back as it was".to_string(),
-                        ))
+                        Ok(((), detail))
                     },
                 )?;
             }
@@ -894,8 +897,12 @@ fn undo_all(
             continue;
         }
         let change = r.changes[i].change.clone();
-        undo_one(env, rec, members, r, &change)?;
-        r.changes[i].undone = true;
+        let result = undo_one(env, rec, members, r, &change);
+        if result.is_ok() {
+            r.changes[i].undone = true;
+        }
+        // Also after a failed undo: what it already wrote (a restored state) is clawkit's own
+        // work, not a user's, so a later `resume` must not refuse because of it.
         if !matches!(change, Change::Stop { .. }) {
             for (m, fp) in members.iter().zip(r.fingerprints.iter_mut()) {
                 if fp.is_some() {
@@ -904,6 +911,7 @@ fn undo_all(
             }
         }
         let _ = r.write(path);
+        result?;
     }
     Ok(())
 }

@@ -278,3 +278,37 @@ fn schedule_without_a_service_manager_is_refused_with_a_cron_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("crontab"), "{err}");
 }
+
+#[test]
+fn a_tag_below_the_installed_release_is_no_update_and_no_refusal() {
+    // npm's `latest` (2026.9.6) points below what is installed (a newer release was pulled).
+    let sb = installed("2026.10.9");
+    let (code, doc) = check(&sb, &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["outcome"], "held");
+    assert!(
+        doc["held"]
+            .as_str()
+            .unwrap()
+            .contains("older than the installed 2026.10.9"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn a_dry_run_notifies_nobody() {
+    let mut sb = installed("2026.9.5");
+    let got = sb.dir.path().join("notified.json");
+    sb.extra_env.push((
+        "CLAWKIT_NOTIFY".into(),
+        format!("sh -c 'cat > {}'", got.display()),
+    ));
+    // A refusal (a downgrade) seen by a dry run: exit 6, and no notification.
+    let out = sb
+        .clawkit()
+        .args(["update", "--dry-run", "--to", "2026.9.4", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(!got.exists());
+}

@@ -142,6 +142,22 @@ fn systemd_crash_at_start_fails_fast_and_the_rollback_puts_the_unit_back() {
         Some("ok"),
         "{doc:#}"
     );
+    // `daemon-reload` takes no unit (the real systemctl refuses one, as the fake does now).
+    let restore = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("undo: restore the service definition")
+        })
+        .unwrap();
+    assert!(
+        !restore["detail"].as_str().unwrap().contains("failed"),
+        "{restore:#}"
+    );
     let calls = std::fs::read_to_string(sb.home.join(".fake-systemd/calls.log")).unwrap();
     let last_start = calls
         .rfind("--user start openclaw-gateway.service")

@@ -36,7 +36,22 @@ impl Kind {
 fn kind(env: &Env) -> Result<(Kind, PathBuf), Failure> {
     if !cfg!(target_os = "macos") {
         if let Some(s) = env.which("systemctl") {
-            return Ok((Kind::Systemd, s));
+            // A systemctl binary is not a user manager (containers, WSL, `sudo -u` without a
+            // session): ask the manager itself before writing anything.
+            let reachable = Cmd::new(&s)
+                .args(["--user", "show-environment"])
+                .timeout(Duration::from_secs(10))
+                .run()
+                .is_ok_and(|o| o.success());
+            if reachable {
+                return Ok((Kind::Systemd, s));
+            }
+            return Err(Failure::refused(
+                "systemctl is installed but no systemd user manager answers (`systemctl --user show-environment` failed)",
+            )
+            .with_fix(
+                "log in through a session that starts one (or `loginctl enable-linger $USER`), or use cron: 17 4 * * * clawkit update --yes --json >> ~/.cache/clawkit/update.log 2>&1",
+            ));
         }
     }
     if let Some(l) = env.which("launchctl") {
@@ -97,18 +112,54 @@ fn job_argv(g: &Global) -> Result<Vec<String>> {
     Ok(argv)
 }
 
-/// systemd's quoting for `ExecStart=`: each word in double quotes, `\` `"` escaped, `%` doubled.
+/// systemd's quoting for `ExecStart=`/`Environment=`: each word in double quotes, `\` `"`
+/// escaped, `%` (specifiers) and `$` (variable expansion) doubled.
 fn systemd_quote(a: &str) -> String {
     format!(
         "\"{}\"",
         a.replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('%', "%%")
+            .replace('$', "$$")
     )
 }
 
+/// What the job must see as the installing shell does: where the config file is and every
+/// `CLAWKIT_*` override (the user manager passes none of the shell's environment).
+fn job_env(env: &Env) -> Vec<(String, String)> {
+    let mut v = vec![(
+        "PATH".to_string(),
+        env.get("PATH")
+            .unwrap_or("/usr/local/bin:/usr/bin:/bin")
+            .to_string(),
+    )];
+    for key in [
+        "CLAWKIT_CONFIG",
+        "CLAWKIT_CHANNEL",
+        "CLAWKIT_PIN",
+        "CLAWKIT_MIN_RELEASE_AGE",
+        "CLAWKIT_NOTIFY",
+        "CLAWKIT_KEEP",
+        "CLAWKIT_TIMEOUT",
+        "CLAWKIT_REHEARSAL",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "OPENCLAW_STATE_DIR",
+        "OPENCLAW_HOME",
+        "OPENCLAW_CONFIG_PATH",
+    ] {
+        if let Some(val) = env.get(key) {
+            v.push((key.to_string(), val.to_string()));
+        }
+    }
+    v
+}
+
 fn systemd_units(env: &Env, args: &ScheduleArgs, argv: &[String]) -> (String, String) {
-    let path = env.get("PATH").unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    let environment: String = job_env(env)
+        .iter()
+        .map(|(k, v)| format!("Environment={}\n", systemd_quote(&format!("{k}={v}"))))
+        .collect();
     let exec = argv
         .iter()
         .map(|a| systemd_quote(a))
@@ -123,11 +174,15 @@ After=network-online.target\n\
 \n\
 [Service]\n\
 Type=oneshot\n\
-# The PATH of the shell that installed the schedule: where node, npm and openclaw are.\n\
-Environment={}\n\
+# The environment of the shell that installed the schedule: where node, npm and openclaw are,\n\
+# which config file and overrides apply.\n\
+{environment}\
 ExecStart={exec}\n\
-TimeoutStartSec=2h\n",
-        systemd_quote(&format!("PATH={path}"))
+TimeoutStartSec=2h\n\
+# A gateway clawkit relaunches itself (one that no service manages) lives on in this unit's\n\
+# cgroup: only clawkit is stopped when the job ends, and it gets time to undo on a stop.\n\
+KillMode=process\n\
+TimeoutStopSec=15min\n"
     );
     let days = if args.every == "weekly" { "Sun " } else { "" };
     let timer = format!(
@@ -175,10 +230,9 @@ fn launchd_xml(env: &Env, args: &ScheduleArgs, argv: &[String]) -> Result<Vec<u8
         .map(|h| h.join("Library/Logs/clawkit-update.log"))
         .unwrap_or_else(|| PathBuf::from("/tmp/clawkit-update.log"));
     let mut envs = Dictionary::new();
-    envs.insert(
-        "PATH".into(),
-        Value::String(env.get("PATH").unwrap_or("/usr/bin:/bin").into()),
-    );
+    for (k, v) in job_env(env) {
+        envs.insert(k, Value::String(v));
+    }
     let mut d = Dictionary::new();
     d.insert("Label".into(), Value::String(LABEL.into()));
     d.insert(
@@ -239,7 +293,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let tmp = path.with_extension("clawkit-tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
+    // 0600: the job's environment may hold a notify command with a webhook key.
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -455,17 +510,18 @@ mod tests {
             &[
                 "/opt/my clawkit/clawkit".into(),
                 "update".into(),
-                "100%".into(),
+                "100%$HOME".into(),
             ],
         );
         assert!(
-            s.contains(r#"ExecStart="/opt/my clawkit/clawkit" "update" "100%%""#),
+            s.contains(r#"ExecStart="/opt/my clawkit/clawkit" "update" "100%%$$HOME""#),
             "{s}"
         );
         assert!(
             s.contains(r#"Environment="PATH=/opt/node/bin:/usr/bin""#),
             "{s}"
         );
+        assert!(s.contains("KillMode=process"), "{s}");
         assert!(t.contains("OnCalendar=Sun *-*-* 04:05:00"), "{t}");
         assert!(t.contains("RandomizedDelaySec=1800"), "{t}");
         assert!(t.contains("Persistent=true"), "{t}");

@@ -61,6 +61,14 @@ pub fn cmd(env: &Env, verb: &str, sup: &Supervisor) -> Result<Cmd> {
         .timeout(Duration::from_secs(90)))
 }
 
+/// `systemctl --user daemon-reload` (it takes no unit).
+pub fn daemon_reload(env: &Env) -> Result<Cmd> {
+    let bin = tool(env, "systemctl").context("systemctl is not on PATH")?;
+    Ok(Cmd::new(bin)
+        .args(["--user", "daemon-reload"])
+        .timeout(Duration::from_secs(60)))
+}
+
 /// Is the unit active (or activating) right now?
 pub fn is_active(env: &Env, sup: &Supervisor) -> bool {
     cmd(env, "is-active", sup)
@@ -119,7 +127,11 @@ pub fn crashed(env: &Env, sup: &Supervisor, baseline: Option<u32>) -> Option<Str
     let sub = p.get("SubState").map(String::as_str).unwrap_or("");
     let restarts: Option<u32> = p.get("NRestarts").and_then(|n| n.parse().ok());
     let restarted = matches!((restarts, baseline), (Some(n), Some(b)) if n > b);
-    if active != "failed" && sub != "auto-restart" && !restarted {
+    // A gateway that restarts itself under systemd on purpose (OpenClaw exits cleanly and lets
+    // `Restart=` bring it back) is not a crash: only a failed unit, or a restart after a failure.
+    let clean = p.get("Result").is_none_or(|r| r == "success")
+        && p.get("ExecMainStatus").is_none_or(|s| s == "0");
+    if active != "failed" && !((sub == "auto-restart" || restarted) && !clean) {
         return None;
     }
     let unit = sup.name.as_deref().unwrap_or_default();

@@ -113,6 +113,8 @@ fn lock_dirs(snap: &Snapshot, plan: Option<&Plan>) -> Vec<PathBuf> {
     dirs
 }
 
+const CANCELLED: &str = "update cancelled; nothing was changed";
+
 pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit> {
     // The settings are part of the request: a bad config file or value is a usage error before
     // anything runs (a pending resume included).
@@ -127,22 +129,31 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
     }
     let mut notified = None;
     let result = run_update(env, g, args, &settings, p, &mut notified);
-    // The notifier hears of every update, rollback and refusal, also of a refusal in preflight.
+    // The notifier hears of every update, rollback and refusal, also of a refusal in preflight;
+    // not of a dry run, a usage error, a held lock or the user's own "no" at the prompt.
     let doc = match (&result, notified) {
+        _ if args.dry_run => None,
         (_, Some(doc)) => Some(doc),
-        (Err(e), None) => e
-            .downcast_ref::<Failure>()
-            .filter(|f| f.exit != Exit::Usage && f.exit != Exit::Locked)
-            .map(|f| {
-                json!({
-                    "schema": 1,
-                    "command": "update",
-                    "outcome": if f.exit == Exit::Refused { "refused" } else { "failed" },
-                    "exit_code": f.exit.code(),
-                    "error": f.message,
-                    "fix": f.fix,
-                })
-            }),
+        (Err(e), None) => match e.downcast_ref::<Failure>() {
+            Some(f) if matches!(f.exit, Exit::Usage | Exit::Locked) => None,
+            Some(f) if f.message == CANCELLED => None,
+            Some(f) => Some(json!({
+                "schema": 1,
+                "command": "update",
+                "outcome": if f.exit == Exit::Refused { "refused" } else { "failed" },
+                "exit_code": f.exit.code(),
+                "error": f.message,
+                "fix": f.fix,
+            })),
+            None => Some(json!({
+                "schema": 1,
+                "command": "update",
+                "outcome": "failed",
+                "exit_code": Exit::Attention.code(),
+                "error": format!("{e:#}"),
+                "fix": null,
+            })),
+        },
         _ => None,
     };
     if let Some(doc) = doc {
@@ -231,7 +242,7 @@ fn run_update(
         return Ok(Exit::Ok);
     }
     if p.interactive && !args.yes && !p.json && !confirm(p, &plan)? {
-        return Err(Failure::refused("update cancelled; nothing was changed").into());
+        return Err(Failure::refused(CANCELLED).into());
     }
 
     report.journal = Some(plan.journal.clone());

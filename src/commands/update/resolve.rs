@@ -175,6 +175,17 @@ pub fn resolve(
         tag_version: Some(tag_version.clone()),
         held: None,
     };
+    // A tag that points below the installed release (npm's `latest` moved back after a bad
+    // release, or a switch from beta to stable) is no update and no downgrade request: the
+    // installed release stays, and `held` says why.
+    if let Some(i) = installed.filter(|i| &tag_version < *i) {
+        r.held = Some(format!(
+            "{tag} is {tag_version}, older than the installed {i} (a downgrade needs --to {tag_version} --allow-downgrade)"
+        ));
+        r.to = Some(i.clone());
+        r.spec = format!("{PACKAGE}@{i}");
+        return Ok(r);
+    }
     if fits(&tag_version) {
         r.published_at = published_text(&doc, &tag_version);
         r.spec = format!("{PACKAGE}@{tag_version}");
