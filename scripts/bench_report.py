@@ -199,7 +199,7 @@ import matplotlib.pyplot as plt
 colors = {"old": "#4c78a8", "down": "#e45756", "broken": "#f58518", "skew": "#b279a2", "new": "#54a24b"}
 labels = {"old": f"serving {FROM}", "down": "unavailable", "broken": f"{FROM} answers, RPC fails",
           "skew": f"skew: {TO} CLI, {FROM} gateway", "new": f"serving {TO}"}
-fig, ax = plt.subplots(figsize=(11, 3.8))
+fig, ax = plt.subplots(figsize=(11, 4.4))
 methods = list(NAMES.values())
 for y, name in enumerate(methods):
     pts = [(t, s) for n, t, _, s in timeline if n == name]

@@ -113,8 +113,12 @@ Bypass once with CLAWKIT_BYPASS=1.")]
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
-    /// Print the man page (roff)
-    Man,
+    /// Print the man page (roff), or with --out write one page per command
+    Man {
+        /// Write clawkit.1 and clawkit-<command>.1 (e.g. clawkit-update.1) into this directory
+        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+        out: Option<PathBuf>,
+    },
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, powershell or elvish

@@ -118,18 +118,20 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
             // the user's own `npm -- …` reaches npm as typed.
             commands::intercept::run(&env, tool, args, &printer)
         }
-        Command::Man => {
+        Command::Man { out: None } => {
             let man = clap_mangen::Man::new(Cli::command());
             let mut out = std::io::stdout();
             man.render(&mut out).map(|_| Exit::Ok).map_err(Into::into)
         }
+        Command::Man { out: Some(dir) } => write_man_pages(dir, &printer),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "clawkit",
-                &mut std::io::stdout(),
-            );
+            // Without hidden commands (the alias's `intercept`): the generators list them.
+            let full = Cli::command();
+            let mut visible = clap::Command::new("clawkit")
+                .version(full.get_version().unwrap_or_default().to_string())
+                .args(full.get_arguments().cloned())
+                .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+            clap_complete::generate(*shell, &mut visible, "clawkit", &mut std::io::stdout());
             Ok(Exit::Ok)
         }
     };
@@ -167,6 +169,46 @@ fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
     }
 }
 
+/// `clawkit man --out DIR`: clawkit.1 and one page per visible command (`clawkit-update.1`,
+/// `clawkit-repair-pairing.1`, …), as the main page's SEE ALSO names them.
+fn write_man_pages(dir: &std::path::Path, p: &Printer) -> anyhow::Result<Exit> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    fn walk(
+        cmd: clap::Command,
+        name: String,
+        dir: &std::path::Path,
+        written: &mut Vec<std::path::PathBuf>,
+    ) -> anyhow::Result<()> {
+        let cmd = cmd.name(name.clone()).bin_name(name.replace('-', " "));
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(
+                sub.clone(),
+                format!("{name}-{}", sub.get_name()),
+                dir,
+                written,
+            )?;
+        }
+        Ok(())
+    }
+    let mut written = Vec::new();
+    // Built first: the global flags (--profile, --json, …) propagate into every subcommand.
+    let mut root = Cli::command();
+    root.build();
+    walk(root, "clawkit".into(), dir, &mut written)?;
+    p.line(format!(
+        "wrote {} man pages to {}",
+        written.len(),
+        dir.display()
+    ));
+    Ok(Exit::Ok)
+}
+
 /// The name a command's JSON documents carry in `"command"`.
 fn command_name(c: &Command) -> &'static str {
     use crate::cli::{BackupsCommand, RepairCommand};
@@ -191,6 +233,6 @@ fn command_name(c: &Command) -> &'static str {
         Command::Completions { .. } => "completions",
         Command::ShellInit { .. } => "shell-init",
         Command::Intercept { .. } => "intercept",
-        Command::Man => "man",
+        Command::Man { .. } => "man",
     }
 }

@@ -312,3 +312,46 @@ fn a_dry_run_notifies_nobody() {
     assert_eq!(out.status.code(), Some(6));
     assert!(!got.exists());
 }
+
+#[test]
+fn man_out_writes_every_page_the_main_page_names() {
+    let sb = Sandbox::new();
+    let dir = sb.dir.path().join("man");
+    let out = sb
+        .clawkit()
+        .args(["man", "--out", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let main = std::fs::read_to_string(dir.join("clawkit.1")).unwrap();
+    let named: Vec<&str> = main
+        .split("clawkit\\-")
+        .skip(1)
+        .filter_map(|s| s.split_once("(1)").map(|(n, _)| n))
+        .collect();
+    assert!(named.contains(&"update"), "{named:?}");
+    for n in named {
+        let page = dir.join(format!("clawkit-{}.1", n.replace("\\-", "-")));
+        assert!(
+            page.exists(),
+            "{} is named in clawkit.1 but not written",
+            page.display()
+        );
+    }
+    assert!(dir.join("clawkit-schedule-install.1").exists());
+    assert!(
+        !dir.join("clawkit-intercept.1").exists(),
+        "hidden commands get no page"
+    );
+}
+
+#[test]
+fn completions_leave_out_the_hidden_intercept_command() {
+    let sb = Sandbox::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = sb.clawkit().args(["completions", shell]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("schedule"), "{shell}");
+        assert!(!text.contains("intercept"), "{shell}: {text}");
+    }
+}
