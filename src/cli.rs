@@ -332,9 +332,9 @@ pub struct ScheduleArgs {
     /// When: daily or weekly
     #[arg(long, default_value = "daily", value_parser = ["daily", "weekly"])]
     pub every: String,
-    /// Time of day (HH:MM, local time) the window opens
+    /// Time of day (HH:MM or HH:MM:SS, local time) the window opens
     #[arg(long, default_value = "04:00", value_parser = parse_hhmm)]
-    pub at: (u8, u8),
+    pub at: (u8, u8, u8),
     /// How long the window is: the run starts at a random moment within it (e.g. 30m, 2h)
     #[arg(long, default_value = "1h", value_parser = parse_since)]
     pub window: std::time::Duration,
@@ -343,17 +343,22 @@ pub struct ScheduleArgs {
     pub dry_run: bool,
 }
 
-fn parse_hhmm(s: &str) -> Result<(u8, u8), String> {
-    let (h, m) = s
-        .trim()
-        .split_once(':')
-        .ok_or("expected HH:MM, e.g. 04:30")?;
-    let h: u8 = h.parse().map_err(|_| "expected HH:MM, e.g. 04:30")?;
-    let m: u8 = m.parse().map_err(|_| "expected HH:MM, e.g. 04:30")?;
-    if h > 23 || m > 59 {
-        return Err("expected HH:MM with HH 00-23 and MM 00-59".into());
+fn parse_hhmm(s: &str) -> Result<(u8, u8, u8), String> {
+    const SHAPE: &str = "expected HH:MM (or HH:MM:SS), e.g. 04:30";
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    let n = |i: usize| -> Result<u8, String> {
+        parts
+            .get(i)
+            .map_or(Ok(0), |p| p.parse::<u8>().map_err(|_| SHAPE.to_string()))
+    };
+    if !(2..=3).contains(&parts.len()) {
+        return Err(SHAPE.into());
     }
-    Ok((h, m))
+    let (h, m, sec) = (n(0)?, n(1)?, n(2)?);
+    if h > 23 || m > 59 || sec > 59 {
+        return Err("expected HH 00-23, MM and SS 00-59".into());
+    }
+    Ok((h, m, sec))
 }
 
 #[derive(Debug, Subcommand)]

@@ -191,8 +191,10 @@ TimeoutStopSec=15min\n"
 Description=clawkit: scheduled OpenClaw update\n\
 \n\
 [Timer]\n\
-OnCalendar={days}*-*-* {:02}:{:02}:00\n\
+OnCalendar={days}*-*-* {:02}:{:02}:{:02}\n\
 RandomizedDelaySec={}\n\
+# On time (systemd's default accuracy is a minute; the delay above is the spread).\n\
+AccuracySec=1s\n\
 # A run missed while the machine was off happens at the next boot.\n\
 Persistent=true\n\
 \n\
@@ -200,6 +202,7 @@ Persistent=true\n\
 WantedBy=timers.target\n",
         args.at.0,
         args.at.1,
+        args.at.2,
         args.window.as_secs()
     );
     (service, timer)
@@ -500,7 +503,7 @@ mod tests {
         let env = Env::from_pairs([("PATH", "/opt/node/bin:/usr/bin")]);
         let args = ScheduleArgs {
             every: "weekly".into(),
-            at: (4, 5),
+            at: (4, 5, 0),
             window: Duration::from_secs(1800),
             dry_run: false,
         };
