@@ -409,6 +409,10 @@ pub fn digest(private: &Private) -> Result<String> {
             if rel.starts_with("logs") || rel.starts_with("tmp") || rel.contains(".bak") {
                 continue;
             }
+            // A database's WAL and shared memory are read through the database itself below.
+            if rel.ends_with("-wal") || rel.ends_with("-shm") || rel.ends_with("-journal") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
             } else {
@@ -429,8 +433,63 @@ pub fn digest(private: &Private) -> Result<String> {
                 o.remove("meta");
             }
             h.update(serde_json::to_vec(&v)?);
+        } else if let Some(d) = is_sqlite(&p).then(|| sqlite_digest(&p).ok()).flatten() {
+            // Opening a database rewrites bytes (change counters, checkpoints) that change
+            // nothing: a database counts as changed when its schema, user_version or rows do.
+            h.update(d.as_bytes());
         } else {
             h.update(backup::sha256_file(&p)?.as_bytes());
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The logical content of a database: user_version, every schema entry, every row of every
+/// table (in rowid order where there is one).
+pub fn sqlite_digest(p: &Path) -> Result<String> {
+    let c = rusqlite::Connection::open_with_flags(
+        p,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let mut h = Sha256::new();
+    let uv: i64 = c.query_row("pragma user_version", [], |r| r.get(0))?;
+    h.update(uv.to_le_bytes());
+    let mut st =
+        c.prepare("select type, name, coalesce(sql, '') from sqlite_master order by type, name")?;
+    let entries: Vec<(String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (kind, name, sql) in &entries {
+        h.update(format!("{kind}\0{name}\0{sql}\0").as_bytes());
+        if kind != "table" || name.starts_with("sqlite_") {
+            continue;
+        }
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let mut rows = match c.prepare(&format!("select * from {quoted} order by rowid")) {
+            Ok(s) => s,
+            // WITHOUT ROWID tables: their primary key orders them.
+            Err(_) => c.prepare(&format!("select * from {quoted} order by 1"))?,
+        };
+        let n = rows.column_count();
+        let mut q = rows.query([])?;
+        while let Some(row) = q.next()? {
+            for i in 0..n {
+                use rusqlite::types::ValueRef;
+                match row.get_ref(i)? {
+                    ValueRef::Null => h.update(b"N"),
+                    ValueRef::Integer(v) => h.update(format!("I{v}").as_bytes()),
+                    ValueRef::Real(v) => h.update(format!("R{v}").as_bytes()),
+                    ValueRef::Text(t) => {
+                        h.update(format!("T{}:", t.len()).as_bytes());
+                        h.update(t);
+                    }
+                    ValueRef::Blob(b) => {
+                        h.update(format!("B{}:", b.len()).as_bytes());
+                        h.update(b);
+                    }
+                }
+            }
+            h.update(b"\n");
         }
     }
     Ok(hex::encode(h.finalize()))
@@ -712,6 +771,36 @@ fn one(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_database_counts_as_changed_only_when_its_content_does() {
+        let t = tempfile::tempdir().unwrap();
+        let db = t.path().join("x.sqlite");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "pragma journal_mode=wal; create table a(k text primary key, v text); insert into a values('x','1');",
+        )
+        .unwrap();
+        drop(c);
+        let d1 = sqlite_digest(&db).unwrap();
+        // Opened, checkpointed, vacuumed: other bytes, the same content.
+        let before = std::fs::read(&db).unwrap();
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("pragma wal_checkpoint(truncate); vacuum;")
+            .unwrap();
+        drop(c);
+        assert_ne!(std::fs::read(&db).unwrap(), before);
+        assert_eq!(sqlite_digest(&db).unwrap(), d1);
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("update a set v='2'", []).unwrap();
+        drop(c);
+        assert_ne!(sqlite_digest(&db).unwrap(), d1, "a row changed");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("update a set v='1'", []).unwrap();
+        c.execute_batch("pragma user_version=5").unwrap();
+        drop(c);
+        assert_ne!(sqlite_digest(&db).unwrap(), d1, "user_version changed");
+    }
+
     use super::*;
 
     /// A live WAL database (a writer holds it open with uncheckpointed pages) is copied whole and
