@@ -223,25 +223,7 @@ fn info_ppid(pid: u32) -> Option<u32> {
 /// The pid listening on a loopback TCP port, when this user can see it.
 #[cfg(target_os = "linux")]
 pub fn listener_pid(port: u16) -> Option<u32> {
-    let mut inodes = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            // local_address is HEXIP:HEXPORT, st 0A = LISTEN, inode is field 9
-            let (Some(local), Some(st), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
-                continue;
-            };
-            let lport = local
-                .rsplit_once(':')
-                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            if *st == "0A" && lport == Some(port) && *inode != "0" {
-                inodes.push(format!("socket:[{inode}]"));
-            }
-        }
-    }
+    let inodes = listening_inodes(Some(port));
     if inodes.is_empty() {
         return None;
     }
@@ -260,9 +242,9 @@ pub fn listener_pid(port: u16) -> Option<u32> {
     None
 }
 
-/// Does `pid` hold a listening TCP socket? `None` where that cannot be read.
+/// The socket inodes (`socket:[N]`) listening on TCP `port` (any port for `None`).
 #[cfg(target_os = "linux")]
-pub fn listens(pid: u32) -> Option<bool> {
+fn listening_inodes(port: Option<u16>) -> Vec<String> {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
@@ -270,13 +252,25 @@ pub fn listens(pid: u32) -> Option<bool> {
         };
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
-            if let (Some(&"0A"), Some(inode)) = (f.get(3), f.get(9)) {
-                if *inode != "0" {
-                    inodes.push(format!("socket:[{inode}]"));
-                }
+            // local_address is HEXIP:HEXPORT, st 0A = LISTEN, inode is field 9
+            let (Some(local), Some(st), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
+                continue;
+            };
+            let lport = local
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if *st == "0A" && *inode != "0" && port.is_none_or(|p| lport == Some(p)) {
+                inodes.push(format!("socket:[{inode}]"));
             }
         }
     }
+    inodes
+}
+
+/// Does `pid` hold a listening TCP socket? `None` where that cannot be read.
+#[cfg(target_os = "linux")]
+pub fn listens(pid: u32) -> Option<bool> {
+    let inodes = listening_inodes(None);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
     Some(fds.flatten().any(|fd| {
         std::fs::read_link(fd.path())

@@ -425,31 +425,16 @@ pub fn run(env: &Env, g: &Global, cmd: &ScheduleCommand, p: &Printer) -> Result<
             let mut last = None;
             let mut last_result = None;
             if installed && k == Kind::Systemd {
-                let show =
-                    |unit: &str, props: &str| -> std::collections::BTreeMap<String, String> {
-                        Cmd::new(&bin)
-                            .args(["--user", "show", unit, &format!("--property={props}")])
-                            .timeout(Duration::from_secs(10))
-                            .run()
-                            .ok()
-                            .filter(|o| o.success())
-                            .map(|o| {
-                                o.stdout
-                                    .lines()
-                                    .filter_map(|l| l.split_once('='))
-                                    .filter(|(_, v)| !v.trim().is_empty() && *v != "n/a")
-                                    .map(|(k, v)| (k.to_string(), v.trim().to_string()))
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    };
+                let show = |unit: &str, props: &[&str]| {
+                    crate::supervisor::systemd::show_unit(env, unit, props)
+                };
                 let t = show(
                     &format!("{UNIT}.timer"),
-                    "NextElapseUSecRealtime,LastTriggerUSec",
+                    &["NextElapseUSecRealtime", "LastTriggerUSec"],
                 );
                 next = t.get("NextElapseUSecRealtime").cloned();
                 last = t.get("LastTriggerUSec").cloned();
-                let s = show(&format!("{UNIT}.service"), "Result,ExecMainStatus");
+                let s = show(&format!("{UNIT}.service"), &["Result", "ExecMainStatus"]);
                 last_result = last.as_ref().and(s.get("Result").cloned());
             }
             if installed {

@@ -80,13 +80,18 @@ pub fn is_active(env: &Env, sup: &Supervisor) -> bool {
 /// `systemctl --user show UNIT --property=…`: the properties systemd reported (none when
 /// systemctl is missing or fails).
 pub fn show(env: &Env, sup: &Supervisor, props: &[&str]) -> BTreeMap<String, String> {
+    show_unit(env, sup.name.as_deref().unwrap_or_default(), props)
+}
+
+/// The same for any unit by name; unset values (empty, `n/a`) are left out.
+pub fn show_unit(env: &Env, unit: &str, props: &[&str]) -> BTreeMap<String, String> {
     let Some(systemctl) = tool(env, "systemctl") else {
         return BTreeMap::new();
     };
     Cmd::new(systemctl)
-        .args(["--user", "show", sup.name.as_deref().unwrap_or_default()])
+        .args(["--user", "show", unit])
         .arg(format!("--property={}", props.join(",")))
-        .timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
         .run()
         .ok()
         .filter(|o| o.success())
@@ -94,8 +99,9 @@ pub fn show(env: &Env, sup: &Supervisor, props: &[&str]) -> BTreeMap<String, Str
             o.stdout
                 .lines()
                 .filter_map(|l| l.split_once('='))
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+                .map(|(k, v)| (k, v.trim()))
+                .filter(|(_, v)| !v.is_empty() && *v != "n/a")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         })
         .unwrap_or_default()
