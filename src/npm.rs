@@ -206,7 +206,9 @@ pub fn leftovers(prefix: &Path) -> Vec<PathBuf> {
 }
 
 /// Is an npm process working on `prefix`'s global packages? A global npm without `--prefix`
-/// (it may use this one) or one whose `--prefix` lies inside it. Other npm runs do not count.
+/// (it may use this one) or one whose `--prefix` lies inside it. Other npm runs do not count,
+/// nor do read-only commands (`npm root -g`, `npm ls -g`, `npm view`): OpenClaw's own gateway
+/// runs `npm root -g` in the background to learn how it was installed.
 pub fn running_on(prefix: &Path) -> bool {
     crate::proc::all_pids().into_iter().any(|pid| {
         pid != std::process::id()
@@ -223,6 +225,9 @@ pub fn touches(cmdline: &[String], prefix: &Path) -> bool {
         return false;
     };
     let args = &cmdline[start + 1..];
+    if subcommand(args).is_some_and(|c| READ_ONLY.contains(&c)) {
+        return false;
+    }
     let global = args
         .iter()
         .any(|a| matches!(a.as_str(), "-g" | "--global" | "--location=global"));
@@ -238,6 +243,37 @@ pub fn touches(cmdline: &[String], prefix: &Path) -> bool {
         Some(p) => Path::new(&p).starts_with(prefix),
         None => global,
     }
+}
+
+/// npm commands that never write to a global tree. Anything else (including an unknown or
+/// abbreviated command: npm accepts `npm inst`) counts as a possible writer.
+const READ_ONLY: &[&str] = &[
+    "root", "bin", "prefix", "ls", "list", "la", "ll", "view", "v", "info", "show", "config", "c",
+    "get", "outdated", "explain", "why", "help", "doctor", "ping", "search", "whoami", "query",
+    "fund",
+];
+
+/// npm's command: the first argument that is neither an option nor an option's value.
+fn subcommand(args: &[String]) -> Option<&str> {
+    const TAKES_VALUE: &[&str] = &[
+        "--prefix",
+        "--registry",
+        "--cache",
+        "--userconfig",
+        "--globalconfig",
+        "--location",
+        "--loglevel",
+        "-C",
+    ];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if TAKES_VALUE.contains(&a.as_str()) {
+            it.next();
+        } else if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
 }
 
 /// What an npm package tarball says about itself.
@@ -332,6 +368,15 @@ mod tests {
             p
         ));
         assert!(!touches(&v("npm install left-pad"), p));
+        // Read-only probes (OpenClaw's gateway runs `npm root -g` in the background).
+        assert!(!touches(&v("npm root -g"), p));
+        assert!(!touches(&v("node /usr/lib/npm-cli.js ls -g --json"), p));
+        assert!(!touches(
+            &v("npm --prefix /opt/oc view openclaw version"),
+            p
+        ));
+        assert!(touches(&v("npm --prefix /opt/oc inst -g openclaw"), p));
+        assert!(touches(&v("npm -g uninstall openclaw"), p));
         assert!(!touches(&v("node server.js"), p));
     }
 
