@@ -344,14 +344,3 @@ fn man_out_writes_every_page_the_main_page_names() {
         "hidden commands get no page"
     );
 }
-
-#[test]
-fn completions_leave_out_the_hidden_intercept_command() {
-    let sb = Sandbox::new();
-    for shell in ["bash", "zsh", "fish"] {
-        let out = sb.clawkit().args(["completions", shell]).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("schedule"), "{shell}");
-        assert!(!text.contains("intercept"), "{shell}: {text}");
-    }
-}
