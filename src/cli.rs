@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCompleter;
 
 use crate::layout::Profile;
 pub use crate::npm::Target;
@@ -37,7 +38,14 @@ pub struct Global {
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// OpenClaw profile: state in ~/.openclaw-NAME (as `openclaw --profile NAME`)
-    #[arg(long, global = true, value_name = "NAME", conflicts_with = "dev", value_parser = parse_profile)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        conflicts_with = "dev",
+        value_parser = parse_profile,
+        add = ArgValueCompleter::new(crate::completion::profiles)
+    )]
     pub profile: Option<Profile>,
     /// The dev profile (~/.openclaw-dev, port 19001), as `openclaw --dev`
     #[arg(long, global = true)]
@@ -119,7 +127,7 @@ Bypass once with CLAWKIT_BYPASS=1.")]
         #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
         out: Option<PathBuf>,
     },
-    /// Print shell completions
+    /// Print the shell script that completes commands, flags and values (versions, backups, profiles)
     Completions {
         /// bash, zsh, fish, powershell or elvish
         shell: clap_complete::Shell,
@@ -181,7 +189,7 @@ pub struct UpdateArgs {
         value_name = "VERSION|TAG",
         conflicts_with = "package",
         value_parser = parse_target,
-        value_hint = clap::ValueHint::Other
+        add = ArgValueCompleter::new(crate::completion::targets)
     )]
     pub to: Option<Target>,
     /// Only say whether an update is available: exit 0 when current, 7 when there is one
@@ -425,11 +433,13 @@ pub enum BackupsCommand {
     /// Show one backup's manifest (paths, sizes, modes, checksums)
     Show {
         /// Backup id (a unique prefix is enough)
+        #[arg(add = ArgValueCompleter::new(crate::completion::backup_ids))]
         id: String,
     },
     /// Restore a backup with the gateway stopped; the current state is backed up first
     Restore {
         /// Backup id (a unique prefix is enough)
+        #[arg(add = ArgValueCompleter::new(crate::completion::backup_ids))]
         id: String,
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]

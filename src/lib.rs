@@ -12,6 +12,7 @@
 pub mod backup;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod env;
 pub mod exec;
@@ -50,6 +51,7 @@ use crate::printer::{Printer, RED};
 
 /// Runs clawkit with these arguments and environment; returns the process exit code.
 pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
+    let arg0 = args.first().cloned().unwrap_or_else(|| "clawkit".into());
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -124,16 +126,10 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
             man.render(&mut out).map(|_| Exit::Ok).map_err(Into::into)
         }
         Command::Man { out: Some(dir) } => write_man_pages(dir, &printer),
-        Command::Completions { shell } => {
-            // Without hidden commands (the alias's `intercept`): the generators list them.
-            let full = Cli::command();
-            let mut visible = clap::Command::new("clawkit")
-                .version(full.get_version().unwrap_or_default().to_string())
-                .args(full.get_arguments().cloned())
-                .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
-            clap_complete::generate(*shell, &mut visible, "clawkit", &mut std::io::stdout());
-            Ok(Exit::Ok)
-        }
+        Command::Completions { shell } => completion::registration(*shell, &arg0).map(|s| {
+            print!("{s}");
+            Exit::Ok
+        }),
     };
     match result {
         Ok(exit) => exit.code(),

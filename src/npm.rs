@@ -170,6 +170,48 @@ impl Npm {
         })
     }
 
+    /// `npm view openclaw dist-tags versions --json` for shell completion: one try, no retry,
+    /// npm's own fetch bounded too, so an unreachable registry costs `timeout` and no more.
+    /// Returns the dist-tags (tag → version) and every published version as the registry lists
+    /// them.
+    pub fn tags_and_versions(
+        &self,
+        timeout: Duration,
+    ) -> Result<(std::collections::BTreeMap<String, String>, Vec<String>)> {
+        let c = self.common(
+            self.cmd()
+                .args(["view", PACKAGE, "dist-tags", "versions", "--json"])
+                .arg("--fetch-retries=0")
+                .arg(format!("--fetch-timeout={}", timeout.as_millis().max(1)))
+                .timeout(timeout),
+        );
+        let out = c.run().context("could not run npm view")?;
+        if !out.success() {
+            anyhow::bail!(explain(&out));
+        }
+        let v: Value = serde_json::from_str(out.stdout.trim())
+            .with_context(|| format!("npm view {PACKAGE} printed no JSON"))?;
+        let tags = v
+            .get("dist-tags")
+            .and_then(Value::as_object)
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // One version comes back as a string, several as an array.
+        let versions = match v.get("versions") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        Ok((tags, versions))
+    }
+
     /// `npm install -g --prefix <prefix> <spec>`.
     pub fn install(&self, prefix: &Path, spec: &str, timeout: Duration) -> Cmd {
         self.common(

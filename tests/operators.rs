@@ -345,13 +345,244 @@ fn man_out_writes_every_page_the_main_page_names() {
     );
 }
 
-#[test]
-fn completions_leave_out_the_hidden_intercept_command() {
-    let sb = Sandbox::new();
-    for shell in ["bash", "zsh", "fish"] {
-        let out = sb.clawkit().args(["completions", shell]).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("schedule"), "{shell}");
-        assert!(!text.contains("intercept"), "{shell}: {text}");
+// ---------------------------------------------------------------------------------------------
+// The README's schedules, as a user pastes them.
+
+/// The lines of README.md's fenced code blocks tagged `lang`, verbatim.
+fn readme_blocks(lang: &str) -> Vec<Vec<String>> {
+    let readme = std::fs::read_to_string(support::repo().join("README.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in readme.lines() {
+        let fence = line.trim_start();
+        match current.take() {
+            None if fence.strip_prefix("```") == Some(lang) => current = Some(Vec::new()),
+            None => {}
+            Some(b) if fence.starts_with("```") => blocks.push(b),
+            Some(mut b) => {
+                b.push(line.to_string());
+                current = Some(b);
+            }
+        }
     }
+    blocks
+}
+
+/// A crontab as cron reads it: `NAME=value` lines set the environment of the entries after
+/// them; an entry is five time fields and a command for `/bin/sh -c`.
+fn crontab_entries(lines: &[String]) -> Vec<(Vec<(String, String)>, String)> {
+    let mut env = Vec::new();
+    let mut entries = Vec::new();
+    for line in lines.iter().map(|l| l.trim()) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name_ok =
+            |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if let Some((k, v)) = line.split_once('=').filter(|(k, _)| name_ok(k.trim())) {
+            env.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
+            continue;
+        }
+        let mut rest = line;
+        for _ in 0..5 {
+            let t = rest.trim_start();
+            let end = t.find(char::is_whitespace).expect("five time fields");
+            rest = &t[end..];
+        }
+        let command = rest.trim().to_string();
+        // cron turns an unescaped % into a newline: a pasted line must have none.
+        assert!(!command.replace("\\%", "").contains('%'), "{command}");
+        entries.push((env.clone(), command));
+    }
+    entries
+}
+
+/// The JSON documents in a log that holds `--json` output (pretty, `{` … `}` at column 0) and
+/// human lines.
+fn json_docs(log: &str) -> Vec<Value> {
+    let mut docs = Vec::new();
+    let mut doc: Option<String> = None;
+    for line in log.lines() {
+        match doc.as_mut() {
+            None if line == "{" => doc = Some("{\n".into()),
+            None => {}
+            Some(d) => {
+                d.push_str(line);
+                d.push('\n');
+                if line == "}" {
+                    docs.push(serde_json::from_str(d).unwrap());
+                    doc = None;
+                }
+            }
+        }
+    }
+    docs
+}
+
+/// clawkit's own directory first on the sandbox's PATH, as on a host where it is installed.
+fn path_with_clawkit(sb: &Sandbox) -> std::ffi::OsString {
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_clawkit"));
+    let mut dirs = vec![bin.parent().unwrap().to_path_buf()];
+    dirs.extend(std::env::split_paths(&sb.path()));
+    std::env::join_paths(dirs).unwrap()
+}
+
+#[test]
+fn the_readme_cron_line_pasted_as_it_is_updates_and_appends_its_report_to_the_log() {
+    let blocks = readme_blocks("cron");
+    assert_eq!(blocks.len(), 1, "one cron block in README.md");
+    let entries = crontab_entries(&blocks[0]);
+    assert_eq!(entries.len(), 1, "{blocks:?}");
+    let (crontab_env, command) = &entries[0];
+    // A fresh home (no ~/.cache yet), as cron runs it: /bin/sh, HOME, the PATH the README says
+    // to give it (here the sandbox's, where clawkit, node, npm and openclaw are).
+    let sb = installed("2026.9.5");
+    assert!(!sb.home.join(".cache").exists());
+    let run = || {
+        let mut c = std::process::Command::new("/bin/sh");
+        c.arg("-c")
+            .arg(command)
+            .env_clear()
+            .envs(sb.env())
+            .env("PATH", path_with_clawkit(&sb))
+            .env("SHELL", "/bin/sh")
+            .env("LOGNAME", "cron")
+            .envs(crontab_env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&sb.home);
+        c.output().unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let log = sb.home.join(".cache/clawkit/update.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let docs = json_docs(&text);
+    assert_eq!(docs.len(), 1, "{text}");
+    assert_eq!(docs[0]["outcome"], "updated", "{text}");
+    assert_eq!(docs[0]["to"], support::LATEST);
+    assert_eq!(support::cli_version(&sb), support::LATEST);
+    // The next night: nothing to do, and the log keeps both reports.
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let docs = json_docs(&text);
+    assert_eq!(docs.len(), 2, "{text}");
+    assert_eq!(docs[1]["outcome"], "already-current", "{text}");
+
+    // What refuses `schedule install` without a service manager is the same line.
+    let mut bare = Sandbox::new();
+    only_fakes(&mut bare);
+    let out = bare
+        .clawkit()
+        .args(["schedule", "install"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<String> = err
+        .lines()
+        .skip_while(|l| !l.contains("add these two lines"))
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let path = bare
+        .env()
+        .into_iter()
+        .rfind(|(k, _)| k == "PATH")
+        .unwrap()
+        .1;
+    assert_eq!(
+        crontab_entries(&lines),
+        [(
+            vec![("PATH".to_string(), path.to_string_lossy().into_owned())],
+            command.clone()
+        )],
+        "{err}"
+    );
+}
+
+/// systemd's quoting as `schedule install` writes it: words in double quotes, `\\` `\"`
+/// escaped, `%%` and `$$` doubled.
+fn systemd_words(value: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            assert!(c.is_whitespace(), "unquoted word in {value}");
+            continue;
+        }
+        let mut w = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => w.push(chars.next().unwrap()),
+                '%' | '$' if chars.peek() == Some(&c) => {
+                    chars.next();
+                    w.push(c);
+                }
+                c => w.push(c),
+            }
+        }
+        words.push(w);
+    }
+    words
+}
+
+#[test]
+fn the_scheduled_units_pass_systemd_analyze_verify_and_their_exec_start_runs() {
+    let sb = installed(support::LATEST).with_tool("systemctl");
+    let out = sb
+        .clawkit()
+        .env("PATH", path_with_clawkit(&sb))
+        .args(["schedule", "install"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let dir = sb.home.join(".config/systemd/user");
+    let service = std::fs::read_to_string(dir.join("clawkit-update.service")).unwrap();
+    match which::which("systemd-analyze") {
+        Ok(analyze) => {
+            let out = std::process::Command::new(analyze)
+                .arg("verify")
+                .args(["clawkit-update.service", "clawkit-update.timer"])
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            // Any complaint counts: systemd-analyze exits 0 on many it "ignores".
+            assert!(
+                out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Err(_) => eprintln!("systemd-analyze is not installed: the units are not verified"),
+    }
+    // ExecStart= with the unit's Environment=, as the user manager runs it (nothing else).
+    let value = |key: &str| -> Vec<String> {
+        service
+            .lines()
+            .filter_map(|l| l.strip_prefix(key))
+            .flat_map(systemd_words)
+            .collect()
+    };
+    let argv = value("ExecStart=");
+    assert_eq!(&argv[1..], ["update", "--yes", "--json"]);
+    let mut c = std::process::Command::new(&argv[0]);
+    c.args(&argv[1..]).env_clear();
+    for kv in value("Environment=") {
+        let (k, v) = kv.split_once('=').unwrap();
+        c.env(k, v);
+    }
+    // The user manager's own environment: HOME; npm's registry is the user's npmrc's (here the
+    // fake registry's variables).
+    c.env("HOME", &sb.home).current_dir(&sb.home);
+    for (k, v) in sb.env() {
+        if k.to_string_lossy().starts_with("npm_config_") {
+            c.env(k, v);
+        }
+    }
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc = json_out(&out);
+    assert_eq!(doc["outcome"], "already-current", "{doc:#}");
 }

@@ -206,7 +206,7 @@ fn unknown_shell_is_a_usage_error() {
 fn bash_completions_load_and_complete_subcommands() {
     let real = assert_cmd::cargo::cargo_bin("clawkit");
     let script = format!(
-        "source <({} completions bash) || exit 9\nCOMP_WORDS=(clawkit up); COMP_CWORD=1; COMP_LINE='clawkit up'; COMP_POINT=10\n_clawkit clawkit up clawkit\necho \"${{COMPREPLY[@]}}\"",
+        "source <({} completions bash) || exit 9\nCOMP_WORDS=(clawkit up); COMP_CWORD=1; COMP_LINE='clawkit up'; COMP_POINT=10; COMP_TYPE=9\n\"$(complete -p clawkit | sed -E 's/.* -F ([^ ]+) .*/\\1/')\" clawkit up clawkit\necho \"${{COMPREPLY[@]}}\"",
         real.display()
     );
     let out = Command::new("bash").arg("-c").arg(script).output().unwrap();

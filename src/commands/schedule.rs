@@ -49,9 +49,10 @@ fn kind(env: &Env) -> Result<(Kind, PathBuf), Failure> {
             return Err(Failure::refused(
                 "systemctl is installed but no systemd user manager answers (`systemctl --user show-environment` failed)",
             )
-            .with_fix(
-                "log in through a session that starts one (or `loginctl enable-linger $USER`), or use cron: 17 4 * * * clawkit update --yes --json >> ~/.cache/clawkit/update.log 2>&1",
-            ));
+            .with_fix(format!(
+                "log in through a session that starts one (or `loginctl enable-linger $USER`), or use cron: {}",
+                cron_lines(env)
+            )));
         }
     }
     if let Some(l) = env.which("launchctl") {
@@ -60,9 +61,20 @@ fn kind(env: &Env) -> Result<(Kind, PathBuf), Failure> {
     Err(Failure::refused(
         "no service manager to schedule with: neither systemctl (systemd) nor launchctl (launchd) is on PATH",
     )
-    .with_fix(
-        "use cron instead, e.g. `crontab -e` and add: 17 4 * * * clawkit update --yes --json >> ~/.cache/clawkit/update.log 2>&1",
-    ))
+    .with_fix(format!("use cron instead: {}", cron_lines(env))))
+}
+
+/// The cron entry README.md shows (tests/operators.rs runs it as pasted from there).
+pub const CRON_ENTRY: &str =
+    "17 4 * * * mkdir -p ~/.cache/clawkit && clawkit update --yes --json >> ~/.cache/clawkit/update.log 2>&1";
+
+/// The crontab lines for a host without a service manager: the PATH line cron needs to find
+/// clawkit, node, npm and openclaw (its own PATH is /usr/bin:/bin), then the entry.
+fn cron_lines(env: &Env) -> String {
+    format!(
+        "`crontab -e` and add these two lines:\n  PATH={}\n  {CRON_ENTRY}",
+        env.get("PATH").unwrap_or("/usr/local/bin:/usr/bin:/bin")
+    )
 }
 
 fn systemd_dir(env: &Env) -> Option<PathBuf> {
