@@ -1,9 +1,49 @@
-//! Every `--json` document validates against its schema in `schemas/`, in success and failure.
+//! Every `--json` document validates against its schema in `schemas/`, in success and failure;
+//! `schemas/` is generated from the document types (`src/report.rs`).
+//!
+//! `UPDATE_SCHEMAS=1 cargo test --test schemas checked_in` rewrites `schemas/` from the types.
 
 mod support;
 
+use std::path::PathBuf;
+
 use serde_json::Value;
 use support::{json_out, Sandbox};
+
+fn schema_dir() -> PathBuf {
+    support::repo().join("schemas")
+}
+
+#[test]
+fn checked_in_schemas_are_generated_from_the_types() {
+    let generated = clawkit::report::schemas();
+    let update = std::env::var_os("UPDATE_SCHEMAS").is_some_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for (name, schema) in &generated {
+        let path = schema_dir().join(format!("{name}.json"));
+        let text = clawkit::report::schema_text(schema);
+        if update {
+            std::fs::write(&path, &text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(format!("{} differs from the types", path.display()));
+        }
+    }
+    for e in std::fs::read_dir(schema_dir()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stem = name.trim_end_matches(".json");
+        if !generated.iter().any(|(n, _)| *n == stem) {
+            if update {
+                std::fs::remove_file(e.path()).unwrap();
+            } else {
+                stale.push(format!("{name} is no document's schema"));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{stale:#?}\nregenerate: UPDATE_SCHEMAS=1 cargo test --test schemas checked_in"
+    );
+}
 
 fn validate(schema: &str, doc: &Value) {
     let path = support::repo()
