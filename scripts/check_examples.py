@@ -498,15 +498,19 @@ exit "$(cat "$FAKE_DIR/$cmd.code")"
 """
 
 
+# Abridged schema-2 documents (schemas/update.json, schemas/doctor.json): the fields the
+# workflow reads, as clawkit prints them (null when unknown, never left out).
 def update_doc(outcome, code, frm="2026.9.4", to="2026.9.6", downtime=None, error=None):
-    return {"schema": 1, "command": "update", "outcome": outcome, "exit_code": code,
+    return {"schema": 2, "command": "update", "outcome": outcome, "exit_code": code,
             "from": frm, "to": to, "downtime_ms": downtime, "error": error,
             "fix": None if not error else "see `clawkit history show`"}
 
 
-def doctor_doc(verdict, nxt=None):
-    return {"schema": 1, "command": "doctor", "ok": verdict == "healthy", "verdict": verdict,
-            "next": nxt, "checks": []}
+def doctor_doc(verdict, nxt=None, outcome=None, code=None, error=None):
+    ok = verdict == "healthy"
+    return {"schema": 2, "command": "doctor", "outcome": outcome or ("ok" if ok else "problem"),
+            "exit_code": code if code is not None else (0 if ok else 3), "ok": ok,
+            "verdict": verdict, "next": nxt, "checks": [], "error": error, "fix": None}
 
 
 # (step id, exit code, stdout document or None, stderr, should the step pass, text it prints)
@@ -518,13 +522,13 @@ SCENARIOS = [
     ("update", 2, None, "error: invalid value \"x y\" for '--to <VERSION|TAG>'\n", False, "::error::clawkit update exited 2: see the log above"),
     ("update", 3, update_doc("failed", 3, error="skew"), "", False, "::error::clawkit update exited 3"),
     ("update", 4, update_doc("rolled-back", 4, downtime=9000, error="health gate timed out"), "", False, "::error::update rolled back, the previous version runs: health gate timed out"),
-    ("update", 5, {"schema": 1, "command": "update", "outcome": "locked", "exit_code": 5, "error": "another clawkit operation is running", "fix": None}, "", False, "::error::clawkit update exited 5: another clawkit operation is running"),
+    ("update", 5, update_doc("locked", 5, frm=None, to=None, error="another clawkit operation is running"), "", False, "::error::clawkit update exited 5: another clawkit operation is running"),
     ("update", 6, update_doc("refused", 6, error="the rehearsal failed"), "", False, "::error::clawkit update exited 6: the rehearsal failed"),
     ("update", 7, update_doc("update-available", 7), "", False, "::error::clawkit update exited 7"),
     ("doctor", 0, doctor_doc("healthy"), "", True, "doctor: healthy"),
     ("doctor", 3, doctor_doc("problems", "clawkit update"), "", False, "::error::clawkit doctor exited 3: clawkit update"),
     ("doctor", 3, doctor_doc("version-skew-loop", "clawkit update --to 2026.9.6"), "", False, "::error::clawkit doctor exited 3: clawkit update --to 2026.9.6"),
-    ("doctor", 1, {"schema": 1, "command": "doctor", "outcome": "failed", "exit_code": 1, "error": "cannot read the config", "fix": None}, "", False, "::error::clawkit doctor exited 1: cannot read the config"),
+    ("doctor", 1, doctor_doc(None, outcome="failed", code=1, error="cannot read the config"), "", False, "::error::clawkit doctor exited 1: cannot read the config"),
 ]
 
 

@@ -28,6 +28,7 @@ pub enum State {
 
 /// A gateway lock file (`{pid, createdAt, configPath, stateDir?, port?, startTime?}`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct LockFile {
     pub path: PathBuf,
     pub pid: Option<u32>,

@@ -19,6 +19,7 @@ fn canon(p: &Path) -> PathBuf {
 /// Where a running gateway's code comes from, and how clawkit knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "how")]
+#[schemars(deny_unknown_fields)]
 pub enum Origin {
     /// Named by its service unit / plist, its command line, or a child's command line.
     Proven { root: PathBuf, from: &'static str },

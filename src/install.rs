@@ -13,6 +13,7 @@ use crate::version::Version;
 pub const PACKAGE: &str = "openclaw";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Install {
     /// The `openclaw` executable as found (PATH entry or `<prefix>/bin/openclaw`).
     pub bin: PathBuf,

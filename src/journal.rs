@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::layout::Layout;
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct StepRecord {
     pub name: String,
     pub status: String,
@@ -21,6 +22,7 @@ pub struct StepRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Entry {
     pub schema: u32,
     pub id: String,

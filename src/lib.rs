@@ -35,6 +35,7 @@ pub mod probe;
 pub mod proc;
 pub mod record;
 pub mod rehearsal;
+pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod signals;
@@ -46,7 +47,7 @@ pub mod version;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
-use crate::exit::{exit_for, Exit, Failure};
+use crate::exit::{exit_for, Exit};
 use crate::printer::{Printer, RED};
 
 /// Runs clawkit with these arguments and environment; returns the process exit code.
@@ -134,33 +135,21 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
     match result {
         Ok(exit) => exit.code(),
         Err(err) => {
-            let exit = exit_for(&err);
-            report_error(&printer, &cli, &err, exit);
-            exit.code()
+            report_error(&printer, &cli, &err);
+            exit_for(&err).code()
         }
     }
 }
 
-fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error, exit: Exit) {
-    let failure = err.chain().find_map(|e| e.downcast_ref::<Failure>());
-    let message = match failure {
-        Some(f) => f.message.clone(),
-        None => format!("{err:#}"),
-    };
-    let fix = failure.and_then(|f| f.fix.clone());
+fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error) {
+    let failed = report::Failed::from_error(err);
     if p.json {
-        let command = command_name(&cli.command);
-        p.json(&serde_json::json!({
-            "schema": 1,
-            "command": command,
-            "outcome": match exit { Exit::Refused => "refused", Exit::Locked => "locked", Exit::Usage => "usage", _ => "failed" },
-            "exit_code": exit.code(),
-            "error": message,
-            "fix": fix,
-        }));
+        if let Some(doc) = report::failure(&cli.command, &failed) {
+            p.json(&doc);
+        }
     }
-    p.alert(format!("{} {message}", p.paint(RED, "error:")));
-    if let Some(fix) = fix {
+    p.alert(format!("{} {}", p.paint(RED, "error:"), failed.error));
+    if let Some(fix) = &failed.fix {
         p.alert(format!("  fix: {fix}"));
     }
 }
@@ -203,32 +192,4 @@ fn write_man_pages(dir: &std::path::Path, p: &Printer) -> anyhow::Result<Exit> {
         dir.display()
     ));
     Ok(Exit::Ok)
-}
-
-/// The name a command's JSON documents carry in `"command"`.
-fn command_name(c: &Command) -> &'static str {
-    use crate::cli::{BackupsCommand, RepairCommand};
-    match c {
-        Command::Status(_) => "status",
-        Command::Resume => "resume",
-        Command::Update(_) => "update",
-        Command::Doctor(_) => "doctor",
-        Command::Rollback(_) => "rollback",
-        Command::Repair(RepairCommand::Lock { .. }) => "repair lock",
-        Command::Repair(RepairCommand::Pairing { .. }) => "repair pairing",
-        Command::Reset(_) => "reset devices",
-        Command::Backups(BackupsCommand::List) => "backups list",
-        Command::Backups(BackupsCommand::Show { .. }) => "backups show",
-        Command::Backups(BackupsCommand::Restore { .. }) => "backups restore",
-        Command::History(_) => "history",
-        Command::Config(crate::cli::ConfigCommand::Show) => "config show",
-        Command::Config(crate::cli::ConfigCommand::Path) => "config path",
-        Command::Schedule(crate::cli::ScheduleCommand::Install(_)) => "schedule install",
-        Command::Schedule(crate::cli::ScheduleCommand::Remove { .. }) => "schedule remove",
-        Command::Schedule(crate::cli::ScheduleCommand::Status) => "schedule status",
-        Command::Completions { .. } => "completions",
-        Command::ShellInit { .. } => "shell-init",
-        Command::Intercept { .. } => "intercept",
-        Command::Man { .. } => "man",
-    }
 }

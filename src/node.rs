@@ -9,6 +9,7 @@ use crate::env::Env;
 use crate::exec::Cmd;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Node {
     pub path: PathBuf,
     #[schemars(with = "Option<String>")]

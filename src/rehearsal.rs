@@ -43,6 +43,7 @@ pub const MIN_AVAILABLE_MEMORY: u64 = 1200 * 1024 * 1024;
 
 /// What one profile's rehearsal found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Rehearsed {
     pub profile: String,
     pub state_dir: PathBuf,
@@ -59,6 +60,7 @@ pub struct Rehearsed {
 /// How a rehearsal ended.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "result", rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields)]
 pub enum Verdict {
     Passed {
         profiles: Vec<Rehearsed>,

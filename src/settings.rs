@@ -99,6 +99,7 @@ struct File {
 
 /// A value and where it came from: `default`, `file`, `env CLAWKIT_…` or `flag --…`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Sourced<T> {
     pub value: T,
     pub source: String,

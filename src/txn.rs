@@ -921,6 +921,7 @@ fn undo_all(
 
 /// How a resume ended.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Resumed {
     pub id: String,
     pub command: String,

@@ -17,7 +17,7 @@ fn doctor(sb: &Sandbox, args: &[&str]) -> (i32, Value) {
         .unwrap();
     assert_no_secret(&out);
     let doc = json_out(&out);
-    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["schema"], 2);
     assert_eq!(doc["command"], "doctor");
     (out.status.code().unwrap(), doc)
 }

@@ -16,7 +16,7 @@ fn status(sb: &Sandbox, args: &[&str]) -> (i32, serde_json::Value, std::process:
         .unwrap();
     assert_no_secret(&out);
     let doc = json_out(&out);
-    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["schema"], 2);
     assert_eq!(doc["command"], "status");
     (out.status.code().unwrap(), doc, out)
 }

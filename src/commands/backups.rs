@@ -3,7 +3,6 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::backup::{self, Backup};
 use crate::cli::{BackupsCommand, Global};
@@ -12,6 +11,7 @@ use crate::exit::{Exit, Failure};
 use crate::member;
 use crate::printer::{Printer, BOLD, DIM};
 use crate::probe::Snapshot;
+use crate::report::{BackupSummary, BackupsListDoc, BackupsRestoreDoc, BackupsShowDoc};
 use crate::txn::{Begin, Scope, Txn};
 
 pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<Exit> {
@@ -24,7 +24,11 @@ pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<E
         BackupsCommand::List => {
             if p.json {
                 let items: Vec<_> = all.iter().map(summary).collect();
-                p.json(&json!({"schema": 1, "command": "backups list", "dir": backup::backups_dir(&snap.layout), "backups": items}));
+                p.json(&BackupsListDoc {
+                    dir: Some(backup::backups_dir(&snap.layout)),
+                    backups: items,
+                    ..BackupsListDoc::new("ok", Exit::Ok)
+                });
                 return Ok(Exit::Ok);
             }
             if all.is_empty() {
@@ -60,7 +64,11 @@ pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<E
         BackupsCommand::Show { id } => {
             let b = super::history::by_prefix(&all, id, |b| &b.manifest.id, "backup")?;
             if p.json {
-                p.json(&json!({"schema": 1, "command": "backups show", "dir": b.dir, "manifest": b.manifest}));
+                p.json(&BackupsShowDoc {
+                    dir: Some(b.dir.clone()),
+                    manifest: Some(b.manifest.clone()),
+                    ..BackupsShowDoc::new("ok", Exit::Ok)
+                });
                 return Ok(Exit::Ok);
             }
             p.line(format!(
@@ -91,13 +99,22 @@ pub fn run(env: &Env, g: &Global, cmd: &BackupsCommand, p: &Printer) -> Result<E
     }
 }
 
-fn summary(b: &Backup) -> serde_json::Value {
-    json!({
-        "id": b.manifest.id, "created_at": b.manifest.created_at, "reason": b.manifest.reason,
-        "from": b.manifest.from, "to": b.manifest.to, "dir": b.dir,
-        "files": b.manifest.entries.iter().filter(|e| e.kind == backup::Kind::File).count(),
-        "bytes": b.manifest.total_size(),
-    })
+fn summary(b: &Backup) -> BackupSummary {
+    BackupSummary {
+        id: b.manifest.id.clone(),
+        created_at: b.manifest.created_at.clone(),
+        reason: b.manifest.reason.clone(),
+        from: b.manifest.from.clone(),
+        to: b.manifest.to.clone(),
+        dir: b.dir.clone(),
+        files: b
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.kind == backup::Kind::File)
+            .count(),
+        bytes: b.manifest.total_size(),
+    }
 }
 
 fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printer) -> Result<Exit> {
@@ -150,8 +167,11 @@ fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printe
     ));
     if dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "backups restore", "outcome": "planned", "exit_code": 0,
-                "backup": summary(b), "error": null, "fix": null}));
+            p.json(&BackupsRestoreDoc {
+                restored: Some(b.manifest.id.clone()),
+                source: Some(summary(b)),
+                ..BackupsRestoreDoc::new("planned", Exit::Ok)
+            });
         }
         return Ok(Exit::Ok);
     }
@@ -212,6 +232,10 @@ fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printe
         "backups restore",
         &fin,
         "restored",
-        json!({"restored": b.manifest.id}),
+        |t| BackupsRestoreDoc {
+            restored: Some(b.manifest.id.clone()),
+            source: Some(summary(b)),
+            ..BackupsRestoreDoc::ended(t)
+        },
     ))
 }

@@ -1,12 +1,12 @@
 //! `clawkit config show|path`: the effective settings and where each came from.
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::cli::ConfigCommand;
 use crate::env::Env;
 use crate::exit::Exit;
 use crate::printer::{Printer, BOLD, DIM};
+use crate::report::{ConfigPathDoc, ConfigShowDoc};
 use crate::settings::{self, Flags};
 
 pub fn run(env: &Env, cmd: &ConfigCommand, p: &Printer) -> Result<Exit> {
@@ -14,13 +14,11 @@ pub fn run(env: &Env, cmd: &ConfigCommand, p: &Printer) -> Result<Exit> {
         ConfigCommand::Path => {
             let path = settings::config_path(env);
             if p.json {
-                p.json(&json!({
-                    "schema": 1,
-                    "command": "config path",
-                    "exit_code": 0,
-                    "file": path,
-                    "file_exists": path.exists(),
-                }));
+                p.json(&ConfigPathDoc {
+                    file_exists: Some(path.exists()),
+                    file: Some(path),
+                    ..ConfigPathDoc::new("ok", Exit::Ok)
+                });
             } else {
                 println!("{}", path.display());
             }
@@ -30,11 +28,31 @@ pub fn run(env: &Env, cmd: &ConfigCommand, p: &Printer) -> Result<Exit> {
             let s = settings::load(env, &Flags::default())?;
             let shown = s.shown();
             if p.json {
-                let mut doc = serde_json::to_value(&shown)?;
-                doc["schema"] = json!(1);
-                doc["command"] = json!("config show");
-                doc["exit_code"] = json!(0);
-                p.json(&doc);
+                let settings::Shown {
+                    file,
+                    file_exists,
+                    channel,
+                    channel_tag,
+                    pin,
+                    min_release_age_hours,
+                    notify,
+                    keep,
+                    timeout_secs,
+                    rehearsal,
+                } = shown;
+                p.json(&ConfigShowDoc {
+                    file: Some(file),
+                    file_exists: Some(file_exists),
+                    channel: Some(channel),
+                    channel_tag: Some(channel_tag),
+                    pin: Some(pin),
+                    min_release_age_hours: Some(min_release_age_hours),
+                    notify: Some(notify),
+                    keep: Some(keep),
+                    timeout_secs: Some(timeout_secs),
+                    rehearsal: Some(rehearsal),
+                    ..ConfigShowDoc::new("ok", Exit::Ok)
+                });
                 return Ok(Exit::Ok);
             }
             p.line(

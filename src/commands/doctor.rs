@@ -18,10 +18,12 @@ use crate::openclaw::OpenClaw;
 use crate::pairing;
 use crate::printer::{Printer, BOLD, DIM};
 use crate::probe::Snapshot;
+use crate::report::{DoctorAllDoc, DoctorDoc};
 use crate::supervisor::Kind;
 use crate::version::Version;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Check {
     pub id: &'static str,
     /// `ok`, `warn`, `fail` or `skip`.
@@ -54,6 +56,7 @@ impl Check {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Condition {
     pub id: &'static str,
     pub label: &'static str,
@@ -63,6 +66,7 @@ pub struct Condition {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Diagnosis {
     pub conditions: Vec<Condition>,
     /// `version-skew-loop`, `other-pairing-problem`, `no-pairing-problem` or `unknown`.
@@ -90,7 +94,7 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
             p.line("");
         }
         let (doc, problems) = one(env, target, since, args.deep, p)?;
-        let verdict = doc["verdict"].as_str().unwrap_or("problems").to_string();
+        let verdict = doc.verdict.clone().unwrap_or_else(|| "problems".into());
         if rank(&verdict) > rank(worst) {
             worst = match verdict.as_str() {
                 "version-skew-loop" => "version-skew-loop",
@@ -101,13 +105,20 @@ pub fn run(env: &Env, g: &Global, args: &DoctorArgs, p: &Printer) -> Result<Exit
         any_problem |= problems;
         docs.push(doc);
     }
+    let exit = if any_problem { Exit::Problem } else { Exit::Ok };
     if p.json {
-        match docs.len() {
-            1 if !args.all_profiles => p.json(&docs[0]),
-            _ => p.json(&super::combine("doctor", docs, worst, !any_problem)),
+        if args.all_profiles {
+            p.json(&DoctorAllDoc {
+                ok: !any_problem,
+                verdict: Some(worst.to_string()),
+                profiles: docs,
+                ..DoctorAllDoc::new(super::status::outcome(exit), exit)
+            });
+        } else if let Some(doc) = docs.first() {
+            p.json(doc);
         }
     }
-    Ok(if any_problem { Exit::Problem } else { Exit::Ok })
+    Ok(exit)
 }
 
 /// Every check and the diagnosis for one profile: its JSON document and whether it found problems.
@@ -117,7 +128,7 @@ fn one(
     since: Duration,
     deep: bool,
     p: &Printer,
-) -> Result<(Value, bool)> {
+) -> Result<(DoctorDoc, bool)> {
     let snap = Snapshot::take(env, target)?;
     let profile_flag = snap
         .layout
@@ -185,17 +196,17 @@ fn one(
     if !p.json {
         print_human(p, &snap, &checks, &diagnosis, next.as_deref());
     }
-    let doc = json!({
-        "schema": 1,
-        "command": "doctor",
-        "ok": !problems,
-        "verdict": verdict,
-        "profile": snap.layout.profile.name().unwrap_or("default"),
-        "state_dir": snap.layout.state_dir,
-        "checks": checks,
-        "diagnosis": diagnosis,
-        "next": next,
-    });
+    let exit = if problems { Exit::Problem } else { Exit::Ok };
+    let doc = DoctorDoc {
+        ok: !problems,
+        verdict: Some(verdict.to_string()),
+        profile: Some(snap.layout.profile.name().unwrap_or("default").to_string()),
+        state_dir: Some(snap.layout.state_dir.clone()),
+        checks,
+        diagnosis: Some(diagnosis),
+        next,
+        ..DoctorDoc::new(super::status::outcome(exit), exit)
+    };
     Ok((doc, problems))
 }
 

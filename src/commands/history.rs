@@ -1,13 +1,13 @@
 //! `clawkit history`: the update journal as a table, and one run's steps.
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::cli::{Global, HistoryArgs, HistoryCommand};
 use crate::env::Env;
 use crate::exit::{Exit, Failure};
 use crate::journal::{self, Entry};
 use crate::printer::{Printer, BOLD, DIM};
+use crate::report::HistoryDoc;
 
 fn secs(ms: Option<u64>) -> String {
     ms.map_or("-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
@@ -55,7 +55,10 @@ pub fn run(env: &Env, g: &Global, args: &HistoryArgs, p: &Printer) -> Result<Exi
                 })?,
             };
             if p.json {
-                p.json(&json!({"schema": 1, "command": "history", "entry": entry}));
+                p.json(&HistoryDoc {
+                    entry: Some(entry.clone()),
+                    ..HistoryDoc::new("ok", Exit::Ok)
+                });
                 return Ok(Exit::Ok);
             }
             p.line(format!(
@@ -93,7 +96,10 @@ pub fn run(env: &Env, g: &Global, args: &HistoryArgs, p: &Printer) -> Result<Exi
         None => {
             let shown: Vec<&Entry> = entries.iter().rev().take(args.limit).collect();
             if p.json {
-                p.json(&json!({"schema": 1, "command": "history", "entries": shown}));
+                p.json(&HistoryDoc {
+                    entries: shown.into_iter().cloned().collect(),
+                    ..HistoryDoc::new("ok", Exit::Ok)
+                });
                 return Ok(Exit::Ok);
             }
             if shown.is_empty() {

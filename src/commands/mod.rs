@@ -51,31 +51,14 @@ pub fn targets(
         .collect())
 }
 
-/// `--all-profiles`: one document with every profile's, and the worst verdict.
-pub fn combine(
-    command: &str,
-    docs: Vec<serde_json::Value>,
-    worst: &str,
-    ok: bool,
-) -> serde_json::Value {
-    serde_json::json!({
-        "schema": 1,
-        "command": command,
-        "all_profiles": true,
-        "ok": ok,
-        "verdict": worst,
-        "profiles": docs,
-    })
-}
-
 /// The end of every transaction-guarded command except `update` (which reports more): one JSON
 /// document (every field present) and the human lines; the exit code of the contract.
-pub fn report_txn(
+pub fn report_txn<D: serde::Serialize>(
     p: &crate::printer::Printer,
     command: &str,
     fin: &crate::txn::Finished,
     ok_outcome: &str,
-    extra: serde_json::Value,
+    doc: impl FnOnce(crate::report::TxnEnd) -> D,
 ) -> crate::exit::Exit {
     use crate::txn::{Change, Ended};
     let exit = fin.ended.exit();
@@ -100,25 +83,19 @@ pub fn report_txn(
         _ => None,
     });
     if p.json {
-        let mut doc = serde_json::json!({
-            "schema": 1,
-            "command": command,
-            "outcome": outcome,
-            "exit_code": exit.code(),
-            "id": fin.record.id,
-            "from": fin.record.from,
-            "to": fin.record.to,
-            "error": error,
-            "fix": fix,
-            "backup": backup,
-            "downtime_ms": fin.outage_ms,
-            "duration_ms": fin.duration_ms,
-            "steps": fin.rec.steps,
-        });
-        if let (Some(d), serde_json::Value::Object(x)) = (doc.as_object_mut(), extra) {
-            d.extend(x);
-        }
-        p.json(&doc);
+        p.json(&doc(crate::report::TxnEnd {
+            outcome: outcome.clone(),
+            exit,
+            id: Some(fin.record.id.clone()),
+            from: fin.record.from.clone(),
+            to: fin.record.to.clone(),
+            error,
+            fix,
+            backup: backup.clone(),
+            downtime_ms: fin.outage_ms,
+            duration_ms: Some(fin.duration_ms),
+            steps: fin.rec.steps.clone(),
+        }));
     }
     let shown_backup = backup.map_or("(none)".into(), |b| b.display().to_string());
     match &fin.ended {

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::backup;
 use crate::cli::{Global, RepairCommand, ResetCommand};
@@ -19,6 +19,9 @@ use crate::pairing::{self, Era};
 use crate::printer::Printer;
 use crate::probe::{Snapshot, Verdict};
 use crate::proc;
+use crate::report::{
+    LockKept, LockRemoved, RepairLockDoc, RepairPairingDoc, ResetDevicesDoc, TxnEnd,
+};
 use crate::txn::{Begin, Change, RemovedFile, Scope, Txn};
 
 pub fn run(env: &Env, g: &Global, cmd: &RepairCommand, p: &Printer) -> Result<Exit> {
@@ -49,7 +52,7 @@ pub fn run(env: &Env, g: &Global, cmd: &RepairCommand, p: &Printer) -> Result<Ex
 
 /// This profile's gateway locks whose owner is gone and whose port is free (to remove, with
 /// their content for the undo), and the ones kept with the reason.
-fn stale_locks(layout: &Layout, default_port: u16) -> (Vec<RemovedFile>, Vec<Value>) {
+fn stale_locks(layout: &Layout, default_port: u16) -> (Vec<RemovedFile>, Vec<LockKept>) {
     let mut removed = Vec::new();
     let mut kept = Vec::new();
     for l in gateway::read_locks(layout) {
@@ -74,7 +77,11 @@ fn stale_locks(layout: &Layout, default_port: u16) -> (Vec<RemovedFile>, Vec<Val
                     content,
                 });
             }
-            Some(why) => kept.push(json!({"path": l.path, "pid": l.pid, "reason": why})),
+            Some(reason) => kept.push(LockKept {
+                path: l.path.clone(),
+                pid: l.pid,
+                reason,
+            }),
         }
     }
     (removed, kept)
@@ -98,7 +105,12 @@ fn lock(env: &Env, g: &Global, dry_run: bool, p: &Printer) -> Result<Exit> {
         super::lock_and_resume(env, g, p, "repair lock")?
     };
     let (removed, kept) = stale_locks(&snap.layout, snap.port);
-    let shown: Vec<Value> = removed.iter().map(|f| json!({"path": f.path})).collect();
+    let shown: Vec<LockRemoved> = removed
+        .iter()
+        .map(|f| LockRemoved {
+            path: f.path.clone(),
+        })
+        .collect();
     let mut exit = Exit::Ok;
     let mut error: Option<String> = None;
     if !dry_run && !removed.is_empty() {
@@ -138,8 +150,20 @@ fn lock(env: &Env, g: &Global, dry_run: bool, p: &Printer) -> Result<Exit> {
     }
     drop(locks);
     if p.json {
-        p.json(&json!({"schema": 1, "command": "repair lock", "outcome": if dry_run { "planned" } else if exit == Exit::Ok { "done" } else { "failed" },
-            "exit_code": exit.code(), "dry_run": dry_run, "removed": shown, "kept": kept, "error": error, "fix": null}));
+        let outcome = if dry_run {
+            "planned"
+        } else if exit == Exit::Ok {
+            "done"
+        } else {
+            "failed"
+        };
+        p.json(&RepairLockDoc {
+            dry_run,
+            removed: shown,
+            kept,
+            error,
+            ..RepairLockDoc::new(outcome, exit)
+        });
     } else {
         let verb = if dry_run { "would remove" } else { "removed" };
         for r in &removed {
@@ -149,8 +173,8 @@ fn lock(env: &Env, g: &Global, dry_run: bool, p: &Printer) -> Result<Exit> {
             p.line(format!(
                 "{} kept {} ({})",
                 p.mark("skip"),
-                k["path"].as_str().unwrap_or(""),
-                k["reason"].as_str().unwrap_or("")
+                k.path.display(),
+                k.reason
             ));
         }
         if removed.is_empty() && kept.is_empty() {
@@ -255,8 +279,12 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
     ));
     if a.dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "repair pairing", "outcome": "planned", "exit_code": 0,
-                "era": era, "plan": plan, "clears": targets, "error": null, "fix": null}));
+            p.json(&RepairPairingDoc {
+                era: Some(era),
+                plan: Some(plan),
+                clears: targets,
+                ..RepairPairingDoc::new("planned", Exit::Ok)
+            });
         }
         return Ok(Exit::Ok);
     }
@@ -363,7 +391,10 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
             "repair pairing",
             &fin,
             "repaired",
-            json!({"approved": null, "era": era}),
+            |t| RepairPairingDoc {
+                era: Some(era),
+                ..RepairPairingDoc::ended(t)
+            },
         ));
     }
     // After the commit the gateway runs on the cleared state: pair, approve and verify through it.
@@ -423,7 +454,11 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
                 "repair pairing",
                 &fin,
                 "repaired",
-                json!({"approved": approved, "era": era}),
+                |t| RepairPairingDoc {
+                    era: Some(era),
+                    approved,
+                    ..RepairPairingDoc::ended(t)
+                },
             ))
         }
         Err(e) => {
@@ -433,9 +468,23 @@ fn pairing_resync(env: &Env, g: &Global, a: &Resync, p: &Printer) -> Result<Exit
             });
             let msg = format!("{e:#}");
             if p.json {
-                p.json(&json!({"schema": 1, "command": "repair pairing", "outcome": "failed", "exit_code": 1,
-                    "id": fin.record.id, "error": msg, "fix": "the gateway runs on the cleared state; approve the device with `openclaw devices approve <id>`, or go back with `clawkit backups restore`",
-                    "backup": backup, "steps": fin.rec.steps, "approved": approved, "era": era}));
+                p.json(&RepairPairingDoc {
+                    era: Some(era),
+                    approved,
+                    ..RepairPairingDoc::ended(TxnEnd {
+                        outcome: "failed".into(),
+                        exit: Exit::Attention,
+                        id: Some(fin.record.id.clone()),
+                        from: fin.record.from.clone(),
+                        to: fin.record.to.clone(),
+                        error: Some(msg.clone()),
+                        fix: Some("the gateway runs on the cleared state; approve the device with `openclaw devices approve <id>`, or go back with `clawkit backups restore`".into()),
+                        backup: backup.clone(),
+                        downtime_ms: fin.outage_ms,
+                        duration_ms: Some(fin.duration_ms),
+                        steps: fin.rec.steps.clone(),
+                    })
+                });
             }
             p.alert(format!(
                 "repair pairing: the gateway runs on the cleared state, but {msg}\n  backup: {}",
@@ -477,8 +526,12 @@ pub fn reset(env: &Env, g: &Global, cmd: &ResetCommand, p: &Printer) -> Result<E
     ));
     if *dry_run {
         if p.json {
-            p.json(&json!({"schema": 1, "command": "reset devices", "outcome": "planned", "exit_code": 0,
-                "era": era, "paired": paired, "error": null, "fix": null}));
+            p.json(&ResetDevicesDoc {
+                era: Some(era),
+                paired,
+                paired_before: paired,
+                ..ResetDevicesDoc::new("planned", Exit::Ok)
+            });
         }
         return Ok(Exit::Ok);
     }
@@ -569,11 +622,12 @@ pub fn reset(env: &Env, g: &Global, cmd: &ResetCommand, p: &Printer) -> Result<E
     if matches!(fin.ended, crate::txn::Ended::Committed) {
         p.line("Re-pair each device: open the app (or reconnect the node), then run `openclaw devices list` and `openclaw devices approve <requestId>` for it.");
     }
-    Ok(super::report_txn(
-        p,
-        "reset devices",
-        &fin,
-        "reset",
-        json!({"era": era, "paired_before": paired}),
-    ))
+    Ok(super::report_txn(p, "reset devices", &fin, "reset", |t| {
+        ResetDevicesDoc {
+            era: Some(era),
+            paired,
+            paired_before: paired,
+            ..ResetDevicesDoc::ended(t)
+        }
+    }))
 }

@@ -2,7 +2,6 @@
 //! the rules).
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::cli::Global;
 use crate::env::Env;
@@ -10,6 +9,7 @@ use crate::exit::Exit;
 use crate::oplock;
 use crate::printer::Printer;
 use crate::probe::Snapshot;
+use crate::report::ResumeDoc;
 
 pub fn run(env: &Env, g: &Global, p: &Printer) -> Result<Exit> {
     let snap = Snapshot::take(env, &super::target(g))?;
@@ -39,15 +39,10 @@ pub fn run(env: &Env, g: &Global, p: &Printer) -> Result<Exit> {
         .max_by_key(|e| e.code())
         .unwrap_or(Exit::Ok);
     if p.json {
-        p.json(&json!({
-            "schema": 1,
-            "command": "resume",
-            "outcome": resumed.last().map_or("nothing", |r| r.outcome),
-            "exit_code": exit.code(),
-            "resumed": resumed,
-            "error": null,
-            "fix": null,
-        }));
+        p.json(&ResumeDoc {
+            resumed: resumed.clone(),
+            ..ResumeDoc::new(resumed.last().map_or("nothing", |r| r.outcome), exit)
+        });
     }
     Ok(exit)
 }

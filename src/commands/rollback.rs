@@ -6,7 +6,6 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Result};
-use serde_json::json;
 
 use crate::backup;
 use crate::cli::{Global, RollbackArgs};
@@ -20,6 +19,7 @@ use crate::openclaw::OpenClaw;
 use crate::oplock;
 use crate::printer::Printer;
 use crate::probe::Snapshot;
+use crate::report::RollbackDoc;
 use crate::steps;
 use crate::txn::{Begin, Change, Scope, Txn};
 use crate::version::Version;
@@ -127,11 +127,14 @@ pub fn run(env: &Env, g: &Global, args: &RollbackArgs, p: &Printer) -> Result<Ex
     }
     if args.dry_run {
         if p.json {
-            p.json(
-                &json!({"schema": 1, "command": "rollback", "outcome": "planned", "exit_code": 0,
-                "from": current, "to": from, "journal_id": entry.id, "previous_package": previous,
-                "notes": notes, "error": null, "fix": null}),
-            );
+            p.json(&RollbackDoc {
+                from: Some(current),
+                to: Some(from),
+                journal_id: Some(entry.id.clone()),
+                previous_package: previous,
+                notes,
+                ..RollbackDoc::new("planned", Exit::Ok)
+            });
         }
         return Ok(Exit::Ok);
     }
@@ -251,11 +254,12 @@ pub fn run(env: &Env, g: &Global, args: &RollbackArgs, p: &Printer) -> Result<Ex
     })();
     let fin = txn.finish(result, "rolled-back", "undone");
     drop(locks);
-    Ok(super::report_txn(
-        p,
-        "rollback",
-        &fin,
-        "rolled-back",
-        json!({"journal_id": entry.id, "previous_package": previous, "notes": notes}),
-    ))
+    Ok(super::report_txn(p, "rollback", &fin, "rolled-back", |t| {
+        RollbackDoc {
+            journal_id: Some(entry.id.clone()),
+            previous_package: previous,
+            notes,
+            ..RollbackDoc::ended(t)
+        }
+    }))
 }

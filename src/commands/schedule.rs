@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::report::{ScheduleInstallDoc, ScheduleRemoveDoc, ScheduleStatusDoc};
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use crate::cli::{Global, ScheduleArgs, ScheduleCommand};
 use crate::env::Env;
@@ -379,17 +379,17 @@ pub fn run(env: &Env, g: &Global, cmd: &ScheduleCommand, p: &Printer) -> Result<
                 ));
             }
             if p.json {
-                p.json(&json!({
-                    "schema": 1,
-                    "command": "schedule install",
-                    "outcome": if args.dry_run { "planned" } else { "installed" },
-                    "exit_code": 0,
-                    "kind": k.as_str(),
-                    "files": paths,
-                    "when": when,
-                    "command_line": crate::secret::redact_args(&argv),
-                    "commands": cmds.iter().map(Cmd::display).collect::<Vec<_>>(),
-                }));
+                p.json(&ScheduleInstallDoc {
+                    kind: Some(k.as_str().into()),
+                    files: paths.clone(),
+                    when: Some(when),
+                    command_line: crate::secret::redact_args(&argv),
+                    commands: cmds.iter().map(Cmd::display).collect(),
+                    ..ScheduleInstallDoc::new(
+                        if args.dry_run { "planned" } else { "installed" },
+                        Exit::Ok,
+                    )
+                });
             }
             Ok(Exit::Ok)
         }
@@ -420,14 +420,18 @@ pub fn run(env: &Env, g: &Global, cmd: &ScheduleCommand, p: &Printer) -> Result<
                 p.line("no schedule was installed");
             }
             if p.json {
-                p.json(&json!({
-                    "schema": 1,
-                    "command": "schedule remove",
-                    "outcome": if *dry_run { "planned" } else if present.is_empty() { "absent" } else { "removed" },
-                    "exit_code": 0,
-                    "kind": k.as_str(),
-                    "files": present,
-                }));
+                let outcome = if *dry_run {
+                    "planned"
+                } else if present.is_empty() {
+                    "absent"
+                } else {
+                    "removed"
+                };
+                p.json(&ScheduleRemoveDoc {
+                    kind: Some(k.as_str().into()),
+                    files: present.into_iter().cloned().collect(),
+                    ..ScheduleRemoveDoc::new(outcome, Exit::Ok)
+                });
             }
             Ok(Exit::Ok)
         }
@@ -474,17 +478,14 @@ pub fn run(env: &Env, g: &Global, cmd: &ScheduleCommand, p: &Printer) -> Result<
                 p.line("no schedule installed (`clawkit schedule install` adds one)");
             }
             if p.json {
-                p.json(&json!({
-                    "schema": 1,
-                    "command": "schedule status",
-                    "outcome": if installed { "present" } else { "absent" },
-                    "exit_code": 0,
-                    "kind": k.as_str(),
-                    "files": paths,
-                    "next_run": next,
-                    "last_run": last,
-                    "last_result": last_result,
-                }));
+                p.json(&ScheduleStatusDoc {
+                    kind: Some(k.as_str().into()),
+                    files: paths.clone(),
+                    next_run: next,
+                    last_run: last,
+                    last_result,
+                    ..ScheduleStatusDoc::new(if installed { "present" } else { "absent" }, Exit::Ok)
+                });
             }
             Ok(Exit::Ok)
         }

@@ -1,13 +1,13 @@
 //! `clawkit status`: one screen, one verdict.
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::cli::Global;
 use crate::env::Env;
 use crate::exit::Exit;
 use crate::printer::{Printer, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::probe::{Snapshot, Verdict};
+use crate::report::{AvailableDoc, CliDoc, GatewayDoc, InterruptedDoc, StatusAllDoc, StatusDoc};
 
 pub fn run(env: &Env, g: &Global, args: &crate::cli::StatusArgs, p: &Printer) -> Result<Exit> {
     let mut docs = Vec::new();
@@ -27,12 +27,10 @@ pub fn run(env: &Env, g: &Global, args: &crate::cli::StatusArgs, p: &Printer) ->
             .filter(|c| c.outcome == "available");
         if p.json {
             let mut doc = report(&snap, verdict, &message, fix.as_deref());
-            doc["available"] = available.as_ref().map_or(serde_json::Value::Null, |c| {
-                json!({
-                    "version": c.available,
-                    "published_at": c.published_at,
-                    "checked_at": c.checked_at,
-                })
+            doc.available = available.as_ref().map(|c| AvailableDoc {
+                version: c.available.clone(),
+                published_at: c.published_at.clone(),
+                checked_at: c.checked_at.clone(),
             });
             docs.push(doc);
         } else {
@@ -44,78 +42,92 @@ pub fn run(env: &Env, g: &Global, args: &crate::cli::StatusArgs, p: &Printer) ->
                 p.line(format!(
                     "  update      {} available (checked {}; `clawkit update` takes it)",
                     c.available.as_ref().map_or("?".into(), |v| v.to_string()),
-                    c.checked_at
+                    c.checked_at.as_deref().unwrap_or("?")
                 ));
             }
         }
     }
-    if p.json {
-        match docs.len() {
-            1 if !args.all_profiles => p.json(&docs[0]),
-            _ => p.json(&super::combine(
-                "status",
-                docs,
-                worst.as_str(),
-                worst == Verdict::Ok,
-            )),
-        }
-    }
-    Ok(match worst {
+    let exit = match worst {
         Verdict::Ok => Exit::Ok,
         _ => Exit::Problem,
-    })
+    };
+    if p.json {
+        if args.all_profiles {
+            p.json(&StatusAllDoc {
+                ok: worst == Verdict::Ok,
+                verdict: Some(worst),
+                profiles: docs,
+                ..StatusAllDoc::new(outcome(exit), exit)
+            });
+        } else if let Some(doc) = docs.first() {
+            p.json(doc);
+        }
+    }
+    Ok(exit)
 }
 
-/// The `status` JSON document (schema 1).
-pub fn report(
-    snap: &Snapshot,
-    verdict: Verdict,
-    message: &str,
-    fix: Option<&str>,
-) -> serde_json::Value {
-    json!({
-        "schema": 1,
-        "command": "status",
-        "verdict": verdict,
-        "message": message,
-        "fix": fix,
-        "profile": snap.layout.profile.name().unwrap_or("default"),
-        "state_dir": snap.layout.state_dir,
-        "config_path": snap.layout.config_path,
-        "config_error": snap.config.error,
-        "port": snap.port,
-        "port_from": snap.port_from,
-        "cli": snap.install.as_ref().map(|i| json!({
-            "version": i.version,
-            "bin": i.bin,
-            "package_root": i.package_root,
-            "prefix": i.prefix,
-            "engines_node": i.engines_node,
-            "schema_versions": i.schema_versions,
-            "error": i.error,
-        })),
-        "node": snap.node,
-        "installs": snap.installs,
-        "gateway": {
-            "state": snap.gateway.state,
-            "status": snap.gateway.status,
-            "version": snap.gateway.version,
-            "version_source": snap.gateway.version_source,
-            "pid": snap.gateway.pid,
-            "port": snap.gateway.port,
-            "install_changed": snap.install_changed,
-            "locks": snap.gateway.locks,
-        },
-        "supervisor": snap.supervisor,
-        "split": snap.split,
-        "interrupted_update": snap.interrupted_id(),
-        "interrupted": snap.interrupted.iter().map(|p| json!({
-            "id": p.record.id,
-            "command": p.record.command,
-            "started_at": p.record.started_at,
-            "record": p.path,
-        })).collect::<Vec<_>>(),
-    })
+/// `ok` or `problem`: the outcome of a status or doctor that ran.
+pub fn outcome(exit: Exit) -> &'static str {
+    if exit == Exit::Ok {
+        "ok"
+    } else {
+        "problem"
+    }
+}
+
+/// The `status` document of one profile.
+pub fn report(snap: &Snapshot, verdict: Verdict, message: &str, fix: Option<&str>) -> StatusDoc {
+    let exit = if verdict == Verdict::Ok {
+        Exit::Ok
+    } else {
+        Exit::Problem
+    };
+    StatusDoc {
+        verdict: Some(verdict),
+        message: Some(message.to_string()),
+        fix: fix.map(String::from),
+        profile: Some(snap.layout.profile.name().unwrap_or("default").to_string()),
+        state_dir: Some(snap.layout.state_dir.clone()),
+        config_path: Some(snap.layout.config_path.clone()),
+        config_error: snap.config.error.clone(),
+        port: Some(snap.port),
+        port_from: Some(snap.port_from.to_string()),
+        cli: snap.install.as_ref().map(|i| CliDoc {
+            version: i.version.clone(),
+            bin: i.bin.clone(),
+            package_root: i.package_root.clone(),
+            prefix: i.prefix.clone(),
+            engines_node: i.engines_node.clone(),
+            schema_versions: i.schema_versions.clone(),
+            error: i.error.clone(),
+        }),
+        node: snap.node.clone(),
+        installs: snap.installs.clone(),
+        gateway: Some(GatewayDoc {
+            state: snap.gateway.state,
+            status: snap.gateway.status.clone(),
+            version: snap.gateway.version.clone(),
+            version_source: snap.gateway.version_source.map(String::from),
+            pid: snap.gateway.pid,
+            port: snap.gateway.port,
+            install_changed: snap.install_changed,
+            locks: snap.gateway.locks.clone(),
+        }),
+        supervisor: Some(snap.supervisor.clone()),
+        split: snap.split.clone(),
+        interrupted_update: snap.interrupted_id().map(String::from),
+        interrupted: snap
+            .interrupted
+            .iter()
+            .map(|p| InterruptedDoc {
+                id: p.record.id.clone(),
+                command: p.record.command.clone(),
+                started_at: p.record.started_at.clone(),
+                record: p.path.clone(),
+            })
+            .collect(),
+        ..StatusDoc::new(outcome(exit), exit)
+    }
 }
 
 fn print_human(p: &Printer, snap: &Snapshot, verdict: Verdict, message: &str, fix: Option<&str>) {

@@ -68,6 +68,7 @@ impl std::fmt::Debug for Relaunch {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Supervisor {
     pub kind: Kind,
     /// Unit name or launchd label.

@@ -589,7 +589,7 @@ pub fn update(sb: &Sandbox, args: &[&str]) -> (i32, Value, std::process::Output)
         .unwrap();
     assert_no_secret(&out);
     let doc = json_out(&out);
-    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["schema"], 2);
     assert_eq!(doc["command"], "update");
     (out.status.code().unwrap(), doc, out)
 }

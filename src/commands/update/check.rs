@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 
 use crate::cli::UpdateArgs;
 use crate::env::Env;
@@ -20,28 +19,7 @@ use crate::version::Version;
 /// How long a cached answer counts as fresh for `status`.
 pub const FRESH: Duration = Duration::from_secs(24 * 3600);
 
-/// `update --check --json` (and the cache `status` reads).
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct CheckDoc {
-    pub schema: u32,
-    pub command: String,
-    /// `current`, `available`, or `held` (a newer release exists but the pin or
-    /// min_release_age keeps it out).
-    pub outcome: String,
-    pub exit_code: u8,
-    pub installed: Option<Version>,
-    pub available: Option<Version>,
-    /// When `available` was published (RFC 3339, from the registry).
-    pub published_at: Option<String>,
-    /// What was asked: `channel stable (latest)`, `--to beta`.
-    pub asked: String,
-    pub channel: String,
-    pub pin: Option<String>,
-    pub min_release_age_hours: u64,
-    /// The tag's own version when the pin or age held it back, and why.
-    pub held: Option<String>,
-    pub checked_at: String,
-}
+pub use crate::report::UpdateCheckDoc as CheckDoc;
 
 /// Where the last answer is kept: `$XDG_CACHE_HOME/clawkit/check.json` (else `~/.cache/…`).
 pub fn cache_path(env: &Env) -> Option<PathBuf> {
@@ -112,19 +90,16 @@ pub fn run(
         ("current", Exit::Ok)
     };
     let doc = CheckDoc {
-        schema: 1,
-        command: "update --check".into(),
-        outcome: outcome.into(),
-        exit_code: exit.code(),
         installed: installed.clone(),
         available: r.to.clone().filter(|_| newer),
         published_at: r.published_at.clone().filter(|_| newer),
-        asked: r.asked.clone(),
-        channel: settings.channel.value.as_str().into(),
+        asked: Some(r.asked.clone()),
+        channel: Some(settings.channel.value.as_str().into()),
         pin: settings.pin.value.as_ref().map(|p| p.text.clone()),
-        min_release_age_hours: settings.min_release_age.value,
+        min_release_age_hours: Some(settings.min_release_age.value),
         held: r.held.clone(),
-        checked_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        checked_at: Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string()),
+        ..CheckDoc::new(outcome, exit)
     };
     if let Some(path) = cache_path(env) {
         save(&path, &doc);

@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::cli::{Global, UpdateArgs};
 use crate::env::Env;
@@ -22,75 +21,20 @@ use crate::journal::StepRecord;
 use crate::oplock;
 use crate::printer::{Printer, RED};
 use crate::probe::Snapshot;
-use crate::supervisor::Kind;
+use crate::report::{Failed, OutageDoc, UpdateDoc, UpdatedGateway};
 use crate::txn::Ended;
-use crate::version::Version;
 
 use execute::Executed;
 use plan::{Mode, Plan};
 
-/// What the update reports (`--json`, schema 1). Every field is always present.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub schema: u32,
-    pub command: &'static str,
-    pub outcome: String,
-    pub exit_code: u8,
-    pub mode: Option<Mode>,
-    pub from: Option<Version>,
-    pub to: Option<Version>,
-    pub cli_version: Option<Version>,
-    pub gateway_version: Option<Version>,
-    pub supervisor: Option<Kind>,
-    pub downtime_ms: Option<u64>,
-    pub duration_ms: u64,
-    pub steps: Vec<StepRecord>,
-    pub backup: Option<PathBuf>,
-    pub journal: Option<PathBuf>,
-    pub error: Option<String>,
-    pub fix: Option<String>,
-    pub plan: Option<Value>,
-    pub findings: Vec<Value>,
-    /// Every gateway the update stopped and started (all profiles of the install).
-    pub gateways: Vec<Value>,
-    /// The rehearsal before the stop: `null` when it did not run (see `plan.rehearsal`).
-    pub rehearsal: Option<crate::rehearsal::Verdict>,
-    /// The outage in parts: stop, migration, start to healthy.
-    pub outage: Option<Value>,
-    /// Why a newer release than `to` was not taken (pin, min_release_age).
-    pub held: Option<String>,
-    /// When `to` was published (RFC 3339, from the registry; null for --package).
-    pub published_at: Option<String>,
-}
-
-impl Report {
-    fn new(snap: &Snapshot) -> Report {
-        Report {
-            schema: 1,
-            command: "update",
-            outcome: String::new(),
-            exit_code: 0,
-            mode: None,
-            from: snap.cli_version().cloned(),
-            to: None,
-            cli_version: snap.cli_version().cloned(),
-            gateway_version: snap.gateway.version.clone(),
-            supervisor: Some(snap.supervisor.kind),
-            downtime_ms: None,
-            duration_ms: 0,
-            steps: Vec::new(),
-            backup: None,
-            journal: None,
-            error: None,
-            fix: None,
-            plan: None,
-            findings: Vec::new(),
-            gateways: Vec::new(),
-            rehearsal: None,
-            outage: None,
-            held: None,
-            published_at: None,
-        }
+/// The update's document, from the snapshot it started with.
+fn new_report(snap: &Snapshot) -> UpdateDoc {
+    UpdateDoc {
+        from: snap.cli_version().cloned(),
+        cli_version: snap.cli_version().cloned(),
+        gateway_version: snap.gateway.version.clone(),
+        supervisor: Some(snap.supervisor.kind),
+        ..UpdateDoc::new("", Exit::Ok)
     }
 }
 
@@ -137,22 +81,7 @@ pub fn run(env: &Env, g: &Global, args: &UpdateArgs, p: &Printer) -> Result<Exit
         (Err(e), None) => match e.downcast_ref::<Failure>() {
             Some(f) if matches!(f.exit, Exit::Usage | Exit::Locked) => None,
             Some(f) if f.message == CANCELLED => None,
-            Some(f) => Some(json!({
-                "schema": 1,
-                "command": "update",
-                "outcome": if f.exit == Exit::Refused { "refused" } else { "failed" },
-                "exit_code": f.exit.code(),
-                "error": f.message,
-                "fix": f.fix,
-            })),
-            None => Some(json!({
-                "schema": 1,
-                "command": "update",
-                "outcome": "failed",
-                "exit_code": Exit::Attention.code(),
-                "error": format!("{e:#}"),
-                "fix": null,
-            })),
+            _ => serde_json::to_value(UpdateDoc::failed(&Failed::from_error(e))).ok(),
         },
         _ => None,
     };
@@ -185,7 +114,7 @@ fn run_update(
             snap = Snapshot::take(env, &target)?;
         }
     }
-    let mut report = Report::new(&snap);
+    let mut report = new_report(&snap);
     let plan = plan::preflight(env, &snap, args, settings, target.prefix.as_deref(), p)?;
     if !args.dry_run {
         // Every member profile and the install itself, now that they are known.
@@ -209,7 +138,7 @@ fn run_update(
     }
     if plan::already_current(&snap, &plan) {
         report.outcome = "already-current".into();
-        report.duration_ms = started.elapsed().as_millis() as u64;
+        report.duration_ms = Some(started.elapsed().as_millis() as u64);
         p.line(format!(
             "OpenClaw {} is installed and the gateway runs it: nothing to do.",
             plan.to
@@ -234,8 +163,8 @@ fn run_update(
     plan.print(p, env);
     if args.dry_run {
         report.outcome = "planned".into();
-        report.plan = Some(plan.to_json(env));
-        report.duration_ms = started.elapsed().as_millis() as u64;
+        report.plan = Some(plan.to_doc(env));
+        report.duration_ms = Some(started.elapsed().as_millis() as u64);
         if p.json {
             p.json(&report);
         }
@@ -306,20 +235,21 @@ fn run_update(
             report.findings = findings;
         }
     }
-    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.duration_ms = Some(started.elapsed().as_millis() as u64);
     report.gateways = plan
         .members
         .iter()
         .map(|m| {
             let now = crate::gateway::startupz(m.port, Duration::from_millis(800));
-            json!({
-                "profile": m.profile_name(),
-                "state_dir": m.layout.state_dir,
-                "port": m.port,
-                "supervisor": m.supervisor.kind,
-                "version_before": m.gateway.version,
-                "version_now": now.and_then(|(_, v)| v.get("version").cloned()),
-            })
+            UpdatedGateway {
+                profile: m.profile_name().to_string(),
+                state_dir: m.layout.state_dir.clone(),
+                port: m.port,
+                supervisor: m.supervisor.kind,
+                version_before: m.gateway.version.clone(),
+                version_now: now
+                    .and_then(|(_, v)| v.get("version").and_then(Value::as_str).map(String::from)),
+            }
         })
         .collect();
     report.outcome = outcome.clone();
@@ -387,7 +317,7 @@ fn run_update(
 }
 
 /// The outage decomposed from the step records: stop, migration, start to healthy.
-fn outage_parts(steps: &[StepRecord], total: Option<u64>) -> Value {
+fn outage_parts(steps: &[StepRecord], total: Option<u64>) -> OutageDoc {
     let sum = |pred: &dyn Fn(&str) -> bool| -> u64 {
         steps
             .iter()
@@ -395,18 +325,18 @@ fn outage_parts(steps: &[StepRecord], total: Option<u64>) -> Value {
             .map(|s| s.duration_ms)
             .sum()
     };
-    json!({
-        "total_ms": total,
-        "stop_ms": sum(&|n| n.starts_with("stop ")),
-        "backup_ms": sum(&|n| n.starts_with("back up ")),
-        "swap_ms": sum(&|n| n == "swap packages" || n.starts_with("install ")),
-        "migrate_ms": sum(&|n| n.starts_with("migrate ")),
-        "start_to_healthy_ms": sum(&|n| n.starts_with("start ") || n == "health gate"),
-    })
+    OutageDoc {
+        total_ms: total,
+        stop_ms: sum(&|n| n.starts_with("stop ")),
+        backup_ms: sum(&|n| n.starts_with("back up ")),
+        swap_ms: sum(&|n| n == "swap packages" || n.starts_with("install ")),
+        migrate_ms: sum(&|n| n.starts_with("migrate ")),
+        start_to_healthy_ms: sum(&|n| n.starts_with("start ") || n == "health gate"),
+    }
 }
 
 /// Journals an update refused after staging began (the rehearsal, a concurrent npm, …).
-fn refused_entry(plan: &Plan, report: &Report, snap: &Snapshot) {
+fn refused_entry(plan: &Plan, report: &UpdateDoc, snap: &Snapshot) {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let entry = crate::journal::Entry {
         schema: 1,
@@ -419,7 +349,7 @@ fn refused_entry(plan: &Plan, report: &Report, snap: &Snapshot) {
         outcome: "refused".into(),
         phase: None,
         downtime_ms: None,
-        duration_ms: Some(report.duration_ms),
+        duration_ms: report.duration_ms,
         steps: report.steps.clone(),
         backup: None,
         previous_package: None,

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::backup;
 use crate::cli::UpdateArgs;
@@ -213,30 +212,39 @@ impl Plan {
         v
     }
 
-    pub fn to_json(&self, env: &Env) -> Value {
-        json!({
-            "id": self.id,
-            "mode": self.mode,
-            "from": self.from,
-            "to": self.to,
-            "spec": self.spec,
-            "prefix": self.prefix,
-            "node": self.node,
-            "gateways": self.members.iter().map(|m| json!({
-                "profile": m.profile_name(),
-                "state_dir": m.layout.state_dir,
-                "port": m.port,
-                "supervisor": m.supervisor.kind,
-                "running": m.was_running,
-                "version": m.gateway.version,
-                "origin": m.origin,
-            })).collect::<Vec<_>>(),
-            "start_after": self.starts_any(),
-            "migrate": self.migrate.is_ok(),
-            "rehearsal": self.rehearsal.as_ref().err(),
-            "notes": self.notes,
-            "steps": self.describe(env).into_iter().map(|(s, c)| json!({"step": s, "command": c})).collect::<Vec<_>>(),
-        })
+    pub fn to_doc(&self, env: &Env) -> crate::report::PlanDoc {
+        use crate::report::{PlanDoc, PlanGateway, PlanStep};
+        PlanDoc {
+            id: self.id.clone(),
+            mode: self.mode,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            spec: self.spec.clone(),
+            prefix: self.prefix.clone(),
+            node: self.node.clone(),
+            gateways: self
+                .members
+                .iter()
+                .map(|m| PlanGateway {
+                    profile: m.profile_name().to_string(),
+                    state_dir: m.layout.state_dir.clone(),
+                    port: m.port,
+                    supervisor: m.supervisor.kind,
+                    running: m.was_running,
+                    version: m.gateway.version.clone(),
+                    origin: m.origin.clone(),
+                })
+                .collect(),
+            start_after: self.starts_any(),
+            migrate: self.migrate.is_ok(),
+            rehearsal: self.rehearsal.as_ref().err().cloned(),
+            notes: self.notes.clone(),
+            steps: self
+                .describe(env)
+                .into_iter()
+                .map(|(step, command)| PlanStep { step, command })
+                .collect(),
+        }
     }
 
     pub fn print(&self, p: &Printer, env: &Env) {
