@@ -53,9 +53,13 @@ use crate::printer::{Printer, RED};
 /// Runs clawkit with these arguments and environment; returns the process exit code.
 pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
     let arg0 = args.first().cloned().unwrap_or_else(|| "clawkit".into());
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
+            if let Some(doc) = usage_document(&args, &e) {
+                let text = serde_json::to_string_pretty(&doc).expect("reports serialize");
+                println!("{text}");
+            }
             use clap::error::{ContextKind, ContextValue, ErrorKind};
             match e.kind() {
                 ErrorKind::DisplayHelp
@@ -78,7 +82,7 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
                         Some(ContextValue::String(s)) => s.clone(),
                         _ => String::new(),
                     };
-                    let shown: String = value.chars().take(60).collect();
+                    let shown: String = secret::redact_url(&value).chars().take(60).collect();
                     let more = if value.chars().count() > 60 {
                         "…"
                     } else {
@@ -139,6 +143,87 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
             exit_for(&err).code()
         }
     }
+}
+
+/// With `--json`, a command line the parser rejects still prints its command's document
+/// (`outcome` "usage", exit 2): the command is found from the words that name it (and the flags
+/// that choose its document: `--check`, `--resume`, `--all-profiles`), parsed alone. None for
+/// help and version, without `--json`, or when no command can be made out.
+fn usage_document(args: &[std::ffi::OsString], e: &clap::Error) -> Option<report::Document> {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return None;
+    }
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    if !words
+        .iter()
+        .take_while(|w| **w != "--")
+        .any(|w| *w == "--json")
+    {
+        return None;
+    }
+    let mut minimal = vec!["clawkit".to_string()];
+    let mut cmd = Cli::command();
+    cmd.build(); // global flags (`--profile NAME`) reach the subcommands
+    let mut it = words.iter().take_while(|w| **w != "--");
+    while let Some(w) = it.next() {
+        if let Some(flag) = w.strip_prefix('-') {
+            // A flag's separate value (`--profile work`) is not a command word.
+            let takes_value = !flag.contains('=')
+                && cmd.get_arguments().any(|a| {
+                    let named = match flag.strip_prefix('-') {
+                        Some(long) => a.get_long() == Some(long),
+                        None => flag.len() == 1 && a.get_short() == flag.chars().next(),
+                    };
+                    named && a.get_action().takes_values()
+                });
+            if takes_value {
+                it.next();
+            }
+            continue;
+        }
+        match cmd.find_subcommand(w) {
+            Some(sub) if !sub.is_hide_set() => {
+                minimal.push(sub.get_name().to_string());
+                cmd = sub.clone();
+            }
+            _ => break,
+        }
+    }
+    if minimal.len() == 1 {
+        return None;
+    }
+    // A required operand that is missing or bad (`backups restore` without an id): a
+    // placeholder, so that the command's document can be chosen.
+    let operands = cmd
+        .get_positionals()
+        .filter(|a| a.is_required_set())
+        .count();
+    minimal.extend(std::iter::repeat_n("x".to_string(), operands));
+    for flag in ["--check", "--resume", "--all-profiles"] {
+        if words.contains(&flag) {
+            minimal.push(flag.to_string());
+        }
+    }
+    let command = Cli::try_parse_from(&minimal).ok()?.command;
+    let first = e.to_string();
+    let first = first.lines().next().unwrap_or("bad usage");
+    let error = secret::redact_text(first.trim_start_matches("error: "))
+        .chars()
+        .take(200)
+        .collect();
+    let failed = report::Failed {
+        outcome: "usage",
+        exit: Exit::Usage,
+        error,
+        fix: Some(format!("see `{} --help`", minimal.join(" "))),
+    };
+    report::failure(&command, &failed)
 }
 
 fn report_error(p: &Printer, cli: &Cli, err: &anyhow::Error) {

@@ -3,8 +3,9 @@
 //!
 //! The contract:
 //! - with `--json` a command prints exactly one document on stdout, of the same type whether it
-//!   succeeds or fails (a usage error found after parsing, a refusal, a held lock, no install…);
-//!   a command line the argument parser rejects prints none;
+//!   succeeds or fails (a usage error, a refusal, a held lock, no install…); a command line the
+//!   argument parser rejects prints its command's document too (`lib::usage_document`), unless
+//!   it names no command;
 //! - every field is always present: `null` (or `[]`, `false`) when it is unknown or does not
 //!   apply, never left out; no other field appears (`additionalProperties: false`);
 //! - every document begins with `schema`, `command`, `outcome`, `exit_code` and carries `error`

@@ -211,6 +211,51 @@ fn read_only_commands_without_an_install() {
 
 /// A bad setting is a usage error found after parsing: every command's own document says so.
 #[test]
+fn command_lines_the_parser_rejects_print_the_commands_document_with_json() {
+    let sb = Sandbox::new();
+    for (name, args) in [
+        ("update", &["update", "--to", "$(id)"][..]),
+        (
+            "update-check",
+            &["update", "--check", "--registry", "ftp://x"],
+        ),
+        ("resume", &["update", "--resume", "--timeout", "soon"]),
+        ("status", &["status", "--bogus"]),
+        ("status", &["--profile", "work", "status", "--bogus"]),
+        (
+            "doctor",
+            &["doctor", "--all-profiles", "--since", "yesterday-ish"],
+        ),
+        ("backups-restore", &["backups", "restore"]),
+        ("reset-devices", &["reset", "devices", "--nope"]),
+    ] {
+        let doc = check_failure(&sb, name, args, 2, "usage");
+        assert!(doc["fix"].as_str().unwrap().contains("--help"), "{doc:#}");
+    }
+    // A credential in a rejected value is not echoed.
+    let doc = check_failure(
+        &sb,
+        "update",
+        &["update", "--registry", "https://u:hunter2@[bad"],
+        2,
+        "usage",
+    );
+    assert!(!doc.to_string().contains("hunter2"), "{doc:#}");
+    // Without --json, nothing on stdout; help prints no document.
+    for args in [
+        &["update", "--to", "$(id)"][..],
+        &["update", "--help", "--json"],
+    ] {
+        let out = sb.clawkit().args(args).output().unwrap();
+        if args.contains(&"--help") {
+            assert!(!String::from_utf8_lossy(&out.stdout).contains("\"schema\""));
+        } else {
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+}
+
+#[test]
 fn usage_errors_print_each_commands_document() {
     let mut sb = Sandbox::new();
     sb.install("2026.9.4");
