@@ -279,7 +279,7 @@ import matplotlib.pyplot as plt
 colors = {"old": "#4c78a8", "down": "#e45756", "broken": "#f58518", "skew": "#b279a2", "new": "#54a24b"}
 labels = {"old": "serving the old version", "down": "unavailable", "broken": "old version answers, RPC fails",
           "skew": "skew: new CLI, old gateway", "new": "serving the new version"}
-fig, ax = plt.subplots(figsize=(11, 2.2 + 0.45 * len({n for n, _, _, _ in timeline})))
+fig, ax = plt.subplots(figsize=(12.5, 2.2 + 0.45 * len({n for n, _, _, _ in timeline})))
 order = list(NAMES.values())
 methods = sorted({n for n, _, _, _ in timeline}, key=lambda n: (order.index(n) if n in order else len(order), n))
 for y, name in enumerate(methods):
@@ -288,9 +288,9 @@ for y, name in enumerate(methods):
         ax.barh(y, nxt[0] - t, left=t, color=colors[s], height=0.6, linewidth=0)
 ax.set_yticks(range(len(methods)), methods)
 ax.invert_yaxis()
-ax.set_xlabel(f"seconds from the start of the update (real OpenClaw; unmanaged gateway {FROM} → {TO}, unless named)")
+ax.set_xlabel(f"seconds from the start of the update (real OpenClaw; unmanaged {FROM} → {TO} unless named)")
 ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()], labels=list(labels.values()),
-          loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
+          loc="upper center", bbox_to_anchor=(0.4, -0.22), ncol=3, frameon=False, fontsize=9)
 fig.tight_layout()
 fig.savefig(os.path.join(docs, "outage-timeline.svg"))
 if os.environ.get("BENCH_PNG"):
