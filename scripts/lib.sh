@@ -140,3 +140,52 @@ json_has_step() {
 d=json.load(open(sys.argv[1]))
 sys.exit(0 if any(s["name"].startswith(sys.argv[2]) and sys.argv[3] in s.get("detail","") and s["status"]=="ok" for s in d.get("steps",[])) else 1)' "$@"
 }
+
+# poisoned_package start|migrate [VERSION]: the real VERSION (default $TO) repacked so that its
+# gateway crashes at start, or its `doctor --fix` migration fails; --version still works, so
+# staging verifies it.
+poisoned_package() {
+  local kind=$1 v=${2:-$TO} out="$CACHE/poisoned-$1-${2:-$TO}.tgz" work
+  if [ ! -f "$out" ]; then
+    work=$(mktemp -d)
+    (cd "$work" && npm24 pack --silent "openclaw@$v" >/dev/null && tar -xzf openclaw-*.tgz)
+    python3 - "$work/package/openclaw.mjs" "$kind" <<'PY'
+import sys
+p, kind = sys.argv[1], sys.argv[2]
+lines = open(p).read().split("\n")
+if kind == "start":
+    guard = 'if (process.argv.includes("gateway") && process.argv.includes("run")) { console.error("poisoned: crash at start"); process.exit(1); }'
+else:
+    guard = 'if (process.argv.includes("doctor") && process.argv.includes("--fix")) { console.error("poisoned: migration failed"); process.exit(1); }'
+lines.insert(1, guard)
+open(p, "w").write("\n".join(lines))
+PY
+    (cd "$work" && tar -czf "$out" package)
+    rm -rf "$work"
+  fi
+  echo "$out"
+}
+
+# poll_startupz PORT FILE: samples /startupz every 100 ms into FILE ("ok VERSION" or "down")
+# until the file FILE.stop exists.
+poll_startupz() {
+  local port=$1 out=$2 v
+  : >"$out"
+  while [ ! -e "$out.stop" ]; do
+    v=$(curl -fsS -m 1 "http://127.0.0.1:$port/startupz" 2>/dev/null | sed -n 's/.*"status":"started".*"version":"\([^"]*\)".*/\1/p')
+    if [ -n "$v" ]; then echo "ok $v" >>"$out"; else echo down >>"$out"; fi
+    sleep 0.1
+  done
+}
+
+# state_shape DIR: what a migration would change in a state dir that a running gateway keeps
+# writing: the config's bytes, the set of files (WAL files folded into their database), and each
+# SQLite database's user_version.
+state_shape() {
+  (cd "$1" && sha256sum openclaw.json
+   find . -type f ! -path './logs/*' ! -path './tmp/*' ! -path './clawkit/*' ! -path './cache/*' ! -path './media/*' \
+     | sed -e 's/-wal$//' -e 's/-shm$//' | sort -u
+   find . -name '*.sqlite' ! -path './clawkit/*' | sort | while read -r db; do
+     printf '%s user_version=%s\n' "$db" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True).execute("pragma user_version").fetchone()[0])' "$db" 2>/dev/null)"
+   done)
+}
