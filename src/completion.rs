@@ -53,6 +53,12 @@ pub fn command() -> clap::Command {
 /// belongs to someone else), so clawkit runs as usual.
 pub fn answer_if_asked() {
     let shells = clap_complete::env::Shells::builtins();
+    // Only the shapes the registration scripts use: `clawkit` alone (print the script) or
+    // `clawkit -- WORDS…`; a COMPLETE exported for something else never hijacks a normal run.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if !(args.is_empty() || args[0] == "--") {
+        return;
+    }
     let asked = std::env::var_os(VAR)
         .map(PathBuf::from)
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
@@ -243,15 +249,19 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The registry the answer came from, as the cache names it: without credentials
+/// (`https://user:token@host/` → `https://<redacted>@host/`), so that no token is written.
 fn registry_key(env: &Env, line: &Line) -> String {
-    line.registry
+    let registry = line
+        .registry
         .clone()
         .or_else(|| {
             ["npm_config_registry", "NPM_CONFIG_REGISTRY"]
                 .iter()
                 .find_map(|k| env.get(k).map(String::from))
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    crate::secret::redact_url(&registry)
 }
 
 fn load(env: &Env, registry: &str) -> Option<Releases> {
@@ -266,7 +276,17 @@ fn save(env: &Env, r: &Releases) {
     }
     // Two shells completing at once each write their own file; the rename is atomic.
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    if std::fs::write(&tmp, serde_json::to_vec_pretty(r).unwrap_or_default()).is_ok() {
+    let written = {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(r).unwrap_or_default()))
+    };
+    if written.is_ok() {
         let _ = std::fs::rename(&tmp, &path);
     }
     let _ = std::fs::remove_file(&tmp);

@@ -95,7 +95,8 @@ pub fn run(args: Vec<std::ffi::OsString>, env: env::Env) -> u8 {
                     eprintln!("error: invalid value {shown:?}{more} for {arg}{why}\n\nFor more information, try '--help'.");
                 }
                 _ => {
-                    let _ = e.print();
+                    // A value the user put in the wrong place may hold a credential.
+                    eprint!("{}", secret::redact_text(&e.render().to_string()));
                 }
             }
             return Exit::Usage.code();
@@ -205,12 +206,21 @@ fn usage_document(args: &[std::ffi::OsString], e: &clap::Error) -> Option<report
         .filter(|a| a.is_required_set())
         .count();
     minimal.extend(std::iter::repeat_n("x".to_string(), operands));
+    // The flags that choose the document, where this command has them; if they conflict, the
+    // command's plain document.
+    let base = minimal.clone();
     for flag in ["--check", "--resume", "--all-profiles"] {
-        if words.contains(&flag) {
+        let defined = cmd
+            .get_arguments()
+            .any(|a| a.get_long() == flag.strip_prefix("--"));
+        if defined && words.contains(&flag) {
             minimal.push(flag.to_string());
         }
     }
-    let command = Cli::try_parse_from(&minimal).ok()?.command;
+    let command = Cli::try_parse_from(&minimal)
+        .or_else(|_| Cli::try_parse_from(&base))
+        .ok()?
+        .command;
     let first = e.to_string();
     let first = first.lines().next().unwrap_or("bad usage");
     let error = secret::redact_text(first.trim_start_matches("error: "))

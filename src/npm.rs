@@ -252,13 +252,130 @@ pub fn leftovers(prefix: &Path) -> Vec<PathBuf> {
 /// nor do read-only commands (`npm root -g`, `npm ls -g`, `npm view`): OpenClaw's own gateway
 /// runs `npm root -g` in the background to learn how it was installed.
 pub fn running_on(prefix: &Path) -> bool {
-    crate::proc::all_pids().into_iter().any(|pid| {
-        pid != std::process::id()
-            && crate::proc::info(pid).is_some_and(|i| touches(&i.cmdline, prefix))
+    writer_on(prefix).is_some()
+}
+
+/// The npm process [`running_on`] finds, as `pid N: npm install …` (command line redacted).
+pub fn writer_on(prefix: &Path) -> Option<String> {
+    crate::proc::all_pids().into_iter().find_map(|pid| {
+        let found = pid != std::process::id()
+            && crate::proc::info(pid).is_some_and(|i| {
+                let writer = retitled(&i.cmdline)
+                    .and_then(|t| t.split_whitespace().next())
+                    .is_some_and(writes);
+                let env_prefix = || {
+                    crate::proc::environ(pid).and_then(|env| {
+                        env.into_iter().find_map(|(k, v)| {
+                            k.to_str()
+                                .is_some_and(|k| k.eq_ignore_ascii_case("npm_config_prefix"))
+                                .then(|| v.to_string_lossy().into_owned())
+                        })
+                    })
+                };
+                if !writer {
+                    return touches_with(&i.cmdline, env_prefix().as_deref(), prefix);
+                }
+                // npm 7+ once it has retitled itself: its debug log has the whole command line,
+                // written a moment after the retitle (asked again for up to a second).
+                for attempt in 0..10 {
+                    if attempt > 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    if let Some(args) = argv_from_log(pid) {
+                        let full: Vec<String> =
+                            std::iter::once("npm".to_string()).chain(args).collect();
+                        return touches_with(&full, env_prefix().as_deref(), prefix);
+                    }
+                    if !Path::new(&format!("/proc/{pid}")).exists() {
+                        return false; // it ended meanwhile
+                    }
+                }
+                touches(&i.cmdline, prefix)
+            });
+        found.then(|| {
+            let shown = crate::proc::info(pid)
+                .map(|i| crate::secret::redact_args(&i.cmdline).join(" "))
+                .unwrap_or_default();
+            format!("pid {pid}: {shown}")
+        })
     })
 }
 
+/// `npm install openclaw` as one string: the title npm 7+ gives itself (the flags dropped).
+fn retitled(cmdline: &[String]) -> Option<&str> {
+    match cmdline {
+        [title] => title.strip_prefix("npm "),
+        _ => None,
+    }
+}
+
+/// A running npm's arguments from the `verbose argv "install" "--global" …` line of the debug log
+/// it holds open (`<cache>/_logs/*-debug-*.log`). None when it has none (`--logs-max=0`) or the
+/// line is not there yet.
+#[cfg(target_os = "linux")]
+fn argv_from_log(pid: u32) -> Option<Vec<String>> {
+    use std::io::Read;
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        // npm removes old logs beyond `logs-max` as other npm runs start, maybe this one's
+        // while it runs: the link then ends in " (deleted)", and the file is read through the fd.
+        let name = target.file_name().map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_string()
+        });
+        let in_logs = target.parent().is_some_and(|d| d.ends_with("_logs"));
+        if !in_logs || !name.is_some_and(|n| n.contains("-debug-") && n.ends_with(".log")) {
+            continue;
+        }
+        let mut head = Vec::new();
+        std::fs::File::open(fd.path())
+            .ok()?
+            .take(256 * 1024)
+            .read_to_end(&mut head)
+            .ok()?;
+        let text = String::from_utf8_lossy(&head);
+        let rest = text
+            .lines()
+            .find_map(|l| l.split_once(" verbose argv ").map(|(_, r)| r))?;
+        // Each argument is a JSON string, separated by spaces.
+        return serde_json::Deserializer::from_str(rest)
+            .into_iter::<String>()
+            .collect::<Result<Vec<_>, _>>()
+            .ok();
+    }
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+fn argv_from_log(_pid: u32) -> Option<Vec<String>> {
+    None
+}
+
 pub fn touches(cmdline: &[String], prefix: &Path) -> bool {
+    touches_with(cmdline, None, prefix)
+}
+
+/// [`touches`], with the process's own `npm_config_prefix` (its environment) standing in for a
+/// `--prefix` its command line does not have.
+pub fn touches_with(cmdline: &[String], env_prefix: Option<&str>, prefix: &Path) -> bool {
+    // npm 7+ retitles itself as it starts: /proc then shows one string, `npm install openclaw`,
+    // with the flags gone. Whether it is global or where its prefix is cannot be told any more,
+    // so a command that writes counts (a refusal before any change is the safe side).
+    // Retitled, and its log not readable: a command that writes OpenClaw (named, or every
+    // global package by a bare `npm update`) counts; where it writes cannot be told any more, so
+    // this errs on the side of a refusal before any change.
+    if let Some(rest) = retitled(cmdline) {
+        let mut words = rest.split_whitespace();
+        let Some(verb) = words.next().filter(|v| writes(v)) else {
+            return false;
+        };
+        let packages: Vec<&str> = words.collect();
+        return packages.iter().any(|p| p.contains(PACKAGE))
+            || (packages.is_empty() && ["update", "up", "upgrade", "udpate"].contains(&verb));
+    }
     let Some(start) = cmdline
         .iter()
         .take(2)
@@ -267,12 +384,20 @@ pub fn touches(cmdline: &[String], prefix: &Path) -> bool {
         return false;
     };
     let args = &cmdline[start + 1..];
-    if subcommand(args).is_some_and(|c| READ_ONLY.contains(&c)) {
+    let command = subcommand(args);
+    if command.is_some_and(|c| READ_ONLY.contains(&c)) {
         return false;
     }
-    let global = args
-        .iter()
-        .any(|a| matches!(a.as_str(), "-g" | "--global" | "--location=global"));
+    // `npm link` (in a package directory) always writes the global prefix, without -g.
+    if command.is_some_and(|c| matches!(c, "link" | "ln")) {
+        return true;
+    }
+    let global = args.iter().enumerate().any(|(i, a)| match a.as_str() {
+        "-g" | "--global" | "--global=true" | "--location=global" => true,
+        "--location" | "-L" => args.get(i + 1).is_some_and(|v| v == "global"),
+        // Combined short flags, read as npm reads them: `-gf`.
+        s => s.len() > 2 && s.starts_with('-') && !s.starts_with("--") && s[1..].contains('g'),
+    });
     let npm_prefix = args
         .iter()
         .position(|a| a == "--prefix")
@@ -280,11 +405,55 @@ pub fn touches(cmdline: &[String], prefix: &Path) -> bool {
         .or_else(|| {
             args.iter()
                 .find_map(|a| a.strip_prefix("--prefix=").map(String::from))
-        });
+        })
+        .or_else(|| env_prefix.filter(|p| !p.is_empty()).map(String::from));
     match npm_prefix {
         Some(p) => Path::new(&p).starts_with(prefix),
         None => global,
     }
+}
+
+/// Does this npm command (or its alias or abbreviation) write packages?
+fn writes(command: &str) -> bool {
+    const WRITERS: &[&str] = &[
+        "install",
+        "i",
+        "in",
+        "ins",
+        "isnt",
+        "add",
+        "ci",
+        "clean-install",
+        "ic",
+        "install-clean",
+        "install-test",
+        "it",
+        "cit",
+        "clean-install-test",
+        "sit",
+        "uninstall",
+        "unlink",
+        "remove",
+        "rm",
+        "r",
+        "un",
+        "update",
+        "up",
+        "upgrade",
+        "udpate",
+        "link",
+        "ln",
+        "rebuild",
+        "rb",
+        "dedupe",
+        "ddp",
+        "prune",
+    ];
+    WRITERS.contains(&command)
+        || (command.len() >= 3
+            && ["install", "uninstall", "update", "upgrade"]
+                .iter()
+                .any(|w| w.starts_with(command)))
 }
 
 /// npm commands that never write to a global tree. Anything else (including an unknown or
@@ -419,6 +588,28 @@ mod tests {
         ));
         assert!(touches(&v("npm --prefix /opt/oc inst -g openclaw"), p));
         assert!(touches(&v("npm -g uninstall openclaw"), p));
+        // Other ways of saying global, and npm link.
+        assert!(touches(&v("npm --location global i openclaw"), p));
+        assert!(touches(&v("npm i --global=true openclaw"), p));
+        assert!(touches(&v("npm i -gf openclaw"), p));
+        assert!(touches(&v("npm link"), p));
+        // A global npm whose environment names another prefix does not count; this one does.
+        let g = v("npm install -g openclaw");
+        assert!(!touches_with(&g, Some("/other"), p));
+        assert!(touches_with(&g, Some("/opt/oc"), p));
+        assert!(touches_with(&g, None, p));
+        // npm 7+ as /proc shows it once it has retitled itself (one string, flags gone) when
+        // its debug log cannot be read: what writes OpenClaw counts.
+        let titled = |s: &str| vec![s.to_string()];
+        assert!(touches(&titled("npm install openclaw@latest"), p));
+        assert!(touches(&titled("npm inst openclaw"), p));
+        assert!(touches(&titled("npm update"), p));
+        assert!(!touches(&titled("npm install"), p));
+        assert!(!touches(&titled("npm install left-pad"), p));
+        assert!(!touches(&titled("npm root"), p));
+        assert!(!touches(&titled("npm run dev"), p));
+        assert!(!touches(&titled("npm exec vite"), p));
+        assert!(!touches(&titled("npm"), p));
         assert!(!touches(&v("node server.js"), p));
     }
 

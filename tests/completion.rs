@@ -161,7 +161,7 @@ fn an_unreachable_registry_costs_the_timeout_once_and_offers_the_channel_tags() 
     let sb = Sandbox::new();
     // Accepts connections (the kernel does) and never answers: npm would wait for minutes.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", silent.local_addr().unwrap());
+    let url = format!("http://ci:s3cr3t-token@{}/", silent.local_addr().unwrap());
     let words = ["clawkit", "update", "--registry", &url, "--to", ""];
     let started = Instant::now();
     let got = complete(&sb, &words, &[]);
@@ -172,7 +172,18 @@ fn an_unreachable_registry_costs_the_timeout_once_and_offers_the_channel_tags() 
         &std::fs::read(sb.home.join(".cache/clawkit/versions.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(kept["registry"], url.as_str());
+    // The cache names the registry without its credentials, and only its owner reads it.
+    assert_eq!(
+        kept["registry"],
+        url.replace("ci:s3cr3t-token@", "<redacted>@").as_str()
+    );
+    let cache = sb.home.join(".cache/clawkit/versions.json");
+    assert!(!std::fs::read_to_string(&cache).unwrap().contains("s3cr3t"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(kept["fetched_at"], 0);
     // The next TAB does not wait again.
     let started = Instant::now();
@@ -190,6 +201,11 @@ fn an_unreachable_registry_costs_the_timeout_once_and_offers_the_channel_tags() 
 fn shell(name: &str) -> Option<PathBuf> {
     let found = which::which(name).ok();
     if found.is_none() {
+        // scripts/test installs bash, zsh and fish; in CI a missing shell is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed: its completion script cannot be exercised"
+        );
         eprintln!("{name} is not installed: its completion script is not exercised");
     }
     found

@@ -122,11 +122,20 @@ fn resume_refuses_when_the_state_changed_after_the_record() {
         ],
     );
     // 2026.10.2 never becomes healthy: kill clawkit in its health gate.
-    assert!(wait_for(Duration::from_secs(60), || {
+    let started = wait_for(Duration::from_secs(60), || {
         record(&sb)["changes"]
             .as_array()
             .is_some_and(|c| c.iter().any(|l| l["change"]["kind"] == "start"))
-    }));
+    });
+    if !started {
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "clawkit never reached the start:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -519,6 +528,59 @@ fn concurrent_npm_install_is_noticed_before_the_stop() {
     );
     up.assert_same("the gateway was never stopped");
     assert!(!sb.prefix.join("lib/clawkit/previous").exists());
+}
+
+/// A real npm installing into the prefix when `update` starts (its tarball is slow): npm 7+
+/// retitles itself at once (/proc shows one string, `npm install openclaw@…`, the flags gone),
+/// and clawkit still sees it and refuses before any change.
+#[test]
+fn a_running_real_npm_install_is_seen_after_it_retitles_itself() {
+    let sb = unmanaged("2026.9.4");
+    let up = support::witness(sb.port);
+    let f = support::fixtures();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let npm_into = |prefix: &Path| {
+        let child = std::process::Command::new("npm")
+            .args(["install", "--global", "--prefix"])
+            .arg(prefix)
+            .args(["openclaw@2026.10.8", "--no-fund", "--no-audit"])
+            .env("npm_config_registry", &f.registry)
+            .env("npm_config_cache", &f.npm_cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let retitled = wait_for(Duration::from_secs(30), || {
+            std::fs::read(&cmdline)
+                .is_ok_and(|raw| raw.starts_with(b"npm install openclaw@2026.10.8\0"))
+        });
+        assert!(retitled, "npm did not retitle itself as expected");
+        child
+    };
+    // Installing OpenClaw into another prefix: its debug log says where, so it does not count.
+    let mut other = npm_into(elsewhere.path());
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--dry-run"]);
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!(code, 0, "{doc:#}");
+    // Inside the prefix (without touching the install itself: npm moves an install it replaces
+    // aside early, and clawkit then refuses for that reason first): refused before any change.
+    let mut npm = npm_into(&sb.prefix.join("extra"));
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    let _ = npm.kill();
+    let _ = npm.wait();
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("an npm process is installing into"),
+        "{doc:#}"
+    );
+    up.assert_same("the gateway was never stopped");
 }
 
 /// #12: a gateway with `--token` on its command line: the token appears in no output, report,

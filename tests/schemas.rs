@@ -228,6 +228,8 @@ fn command_lines_the_parser_rejects_print_the_commands_document_with_json() {
         ),
         ("backups-restore", &["backups", "restore"]),
         ("reset-devices", &["reset", "devices", "--nope"]),
+        ("update", &["update", "--check", "--resume"]),
+        ("status", &["status", "--check"]),
     ] {
         let doc = check_failure(&sb, name, args, 2, "usage");
         assert!(doc["fix"].as_str().unwrap().contains("--help"), "{doc:#}");

@@ -154,6 +154,8 @@ fn lock(env: &Env, g: &Global, dry_run: bool, p: &Printer) -> Result<Exit> {
             "planned"
         } else if exit == Exit::Ok {
             "done"
+        } else if exit == Exit::RolledBack {
+            "undone"
         } else {
             "failed"
         };

@@ -33,15 +33,13 @@ pub fn run(env: &Env, g: &Global, p: &Printer) -> Result<Exit> {
     if resumed.is_empty() {
         p.line("no interrupted operation to resume");
     }
-    let exit = resumed
-        .iter()
-        .map(|r| r.exit)
-        .max_by_key(|e| e.code())
-        .unwrap_or(Exit::Ok);
+    // The document's outcome is that of the record that sets the exit code (the worst one).
+    let worst = resumed.iter().max_by_key(|r| r.exit.code());
+    let exit = worst.map_or(Exit::Ok, |r| r.exit);
     if p.json {
         p.json(&ResumeDoc {
             resumed: resumed.clone(),
-            ..ResumeDoc::new(resumed.last().map_or("nothing", |r| r.outcome), exit)
+            ..ResumeDoc::new(worst.map_or("nothing", |r| r.outcome), exit)
         });
     }
     Ok(exit)

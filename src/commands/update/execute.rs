@@ -133,9 +133,9 @@ fn prepare(
 
 /// The install is still what the plan saw, and no npm is working on it.
 fn install_unchanged(plan: &Plan) -> Result<(), String> {
-    if npm::running_on(&plan.prefix) {
+    if let Some(npm) = npm::writer_on(&plan.prefix) {
         return Err(format!(
-            "an npm process started working on {} during the update",
+            "an npm process started working on {} during the update ({npm})",
             plan.prefix.display()
         ));
     }

@@ -573,10 +573,10 @@ pub fn preflight(
             ));
         }
     }
-    if npm::running_on(&prefix) {
+    if let Some(npm) = npm::writer_on(&prefix) {
         return Err(refuse(
             format!(
-                "an npm process is installing into {} right now",
+                "an npm process is installing into {} right now ({npm})",
                 prefix.display()
             ),
             "wait for it to finish (or stop it), then run clawkit update again",
