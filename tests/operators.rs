@@ -226,27 +226,10 @@ fn schedule_writes_a_systemd_timer_and_removes_it() {
     );
 }
 
-/// A PATH with only the sandbox's fake tools and python3 (which the fakes run on): no
-/// systemctl of the machine can leak in.
-fn only_fakes(sb: &mut Sandbox) {
-    let bin = sb.dir.path().join("only-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    // The interpreter itself (python3 on PATH may be a shell shim, e.g. pyenv's).
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .unwrap();
-    let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    std::os::unix::fs::symlink(python, bin.join("python3")).unwrap();
-    let path = std::env::join_paths([sb.tools.clone(), bin]).unwrap();
-    sb.extra_env
-        .push(("PATH".into(), path.to_string_lossy().into_owned()));
-}
-
 #[test]
 fn schedule_writes_a_launch_agent_on_launchd() {
     let mut sb = Sandbox::new().with_tool("launchctl");
-    only_fakes(&mut sb);
+    support::only_fakes(&mut sb);
     let out = sb
         .clawkit()
         .args(["schedule", "install", "--every", "weekly"])
@@ -272,7 +255,7 @@ fn schedule_writes_a_launch_agent_on_launchd() {
 #[test]
 fn schedule_without_a_service_manager_is_refused_with_a_cron_line() {
     let mut sb = Sandbox::new();
-    only_fakes(&mut sb);
+    support::only_fakes(&mut sb);
     let out = sb.clawkit().args(["schedule", "install"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -471,7 +454,7 @@ fn the_readme_cron_line_pasted_as_it_is_updates_and_appends_its_report_to_the_lo
 
     // What refuses `schedule install` without a service manager is the same line.
     let mut bare = Sandbox::new();
-    only_fakes(&mut bare);
+    support::only_fakes(&mut bare);
     let out = bare
         .clawkit()
         .args(["schedule", "install"])

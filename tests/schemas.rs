@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use support::{json_out, Sandbox};
@@ -133,20 +133,6 @@ fn check_failure(sb: &Sandbox, name: &str, args: &[&str], want: i32, outcome: &s
     doc
 }
 
-/// Holds a clawkit lock file (an exclusive flock, as a running clawkit would).
-fn hold_lock(dir: &Path) -> std::fs::File {
-    use fs4::fs_std::FileExt;
-    std::fs::create_dir_all(dir).unwrap();
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))
-        .unwrap();
-    assert!(f.try_lock_exclusive().unwrap());
-    f
-}
-
 #[test]
 fn read_only_commands_without_an_install() {
     let sb = Sandbox::new();
@@ -205,7 +191,7 @@ fn read_only_commands_without_an_install() {
     // No npm (nor node) on PATH: the check cannot ask the registry.
     let mut sb = Sandbox::new();
     sb.install("2026.9.4");
-    only_fakes(&mut sb);
+    support::only_fakes(&mut sb);
     check_failure(&sb, "update-check", &["update", "--check"], 1, "failed");
 }
 
@@ -322,7 +308,7 @@ fn schedule_in_success_and_failure() {
     check(&sb, "schedule-remove", &["schedule", "remove"], 0);
     // No service manager: refused.
     let mut sb = Sandbox::new();
-    only_fakes(&mut sb);
+    support::only_fakes(&mut sb);
     check_failure(
         &sb,
         "schedule-install",
@@ -344,21 +330,6 @@ fn schedule_in_success_and_failure() {
         6,
         "refused",
     );
-}
-
-/// A PATH with only the sandbox's fake tools and python3: no systemctl of the machine.
-fn only_fakes(sb: &mut Sandbox) {
-    let bin = sb.dir.path().join("only-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .unwrap();
-    let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    std::os::unix::fs::symlink(python, bin.join("python3")).unwrap();
-    let path = std::env::join_paths([sb.tools.clone(), bin]).unwrap();
-    sb.extra_env
-        .push(("PATH".into(), path.to_string_lossy().into_owned()));
 }
 
 #[test]
@@ -424,7 +395,7 @@ fn update_and_every_transaction_in_success_and_failure() {
 
     // Held locks: every mutating command says `locked` in its own document.
     {
-        let _held = hold_lock(&sb.state_dir().join("clawkit"));
+        let _held = support::hold_lock(&sb.state_dir().join("clawkit"));
         for (name, args) in [
             ("update", &["update", "--to", "2026.9.6", "--yes"][..]),
             ("rollback", &["rollback", "--yes"]),

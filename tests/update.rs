@@ -421,17 +421,8 @@ fn staged_package_with_wrong_version_is_refused() {
 
 #[test]
 fn lock_held_exits_5_and_changes_nothing() {
-    use fs4::fs_std::FileExt;
     let sb = unmanaged("2026.9.4");
-    let dir = sb.state_dir().join("clawkit");
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))
-        .unwrap();
-    assert!(f.try_lock_exclusive().unwrap());
+    let f = support::hold_lock(&sb.state_dir().join("clawkit"));
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
     assert_eq!(code, 5, "{doc:#}");
     assert_eq!(doc["outcome"], "locked");

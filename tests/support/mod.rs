@@ -719,3 +719,34 @@ impl Witness {
         );
     }
 }
+
+/// A PATH with only the sandbox's fake tools and python3 (which the fakes run on): no
+/// systemctl of the machine can leak in.
+pub fn only_fakes(sb: &mut Sandbox) {
+    let bin = sb.dir.path().join("only-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // The interpreter itself (python3 on PATH may be a shell shim, e.g. pyenv's).
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    std::os::unix::fs::symlink(python, bin.join("python3")).unwrap();
+    let path = std::env::join_paths([sb.tools.clone(), bin]).unwrap();
+    sb.extra_env
+        .push(("PATH".into(), path.to_string_lossy().into_owned()));
+}
+
+/// Holds a clawkit lock file (an exclusive flock, as a running clawkit would).
+pub fn hold_lock(dir: &Path) -> std::fs::File {
+    use fs4::fs_std::FileExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    assert!(f.try_lock_exclusive().unwrap());
+    f
+}
