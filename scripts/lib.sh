@@ -26,19 +26,37 @@ ensure_node24() {
 # npm with Node 24 first on PATH (OpenClaw's preinstall script checks `node`).
 npm24() { PATH="$NODE24_DIR:$PATH" npm --no-fund --no-audit --no-update-notifier "$@"; }
 
-# A pristine install of OpenClaw VERSION in $CACHE/oc-VERSION (installed once, then reused).
-ensure_release() {
-  local v=$1 dir="$CACHE/oc-$1"
-  if [ "$(node -p "require('$dir/lib/node_modules/openclaw/package.json').version" 2>/dev/null)" != "$v" ]; then
-    log "installing OpenClaw $v into $dir (once, ~25 s)"
-    rm -rf "$dir"
-    npm24 install -g --prefix "$dir" --silent "openclaw@$v" >/dev/null 2>"$CACHE/install-$v.log" \
-      || { tail -20 "$CACHE/install-$v.log" >&2; die "npm could not install openclaw@$v"; }
-  fi
+# with_cache_lock NAME CMD...: runs CMD holding $CACHE/.lock-NAME, so that scenarios running in
+# parallel (E2E_JOBS) build a cached item once and never read it half-written.
+with_cache_lock() {
+  local name=$1; shift
+  ( flock -w 900 9 || die "waited 15 min for $CACHE/.lock-$name"; "$@" ) 9>"$CACHE/.lock-$name"
 }
 
+# A pristine install of OpenClaw VERSION in $CACHE/oc-VERSION (installed once, then reused).
+release_ready() { [ "$(node -p "require('$CACHE/oc-$1/lib/node_modules/openclaw/package.json').version" 2>/dev/null)" = "$1" ]; }
+ensure_release() {
+  release_ready "$1" || with_cache_lock "oc-$1" ensure_release_locked "$1" || die "no OpenClaw $1 in the cache"
+}
+ensure_release_locked() {
+  local v=$1 dir="$CACHE/oc-$1"
+  release_ready "$v" && return 0
+  log "installing OpenClaw $v into $dir (once, ~25 s)"
+  rm -rf "$dir" "$dir.tmp"
+  npm24 install -g --prefix "$dir.tmp" --silent "openclaw@$v" >/dev/null 2>"$CACHE/install-$v.log" \
+    || { tail -20 "$CACHE/install-$v.log" >&2; die "npm could not install openclaw@$v"; }
+  mv "$dir.tmp" "$dir"
+}
+
+# clawkit_bin: $CLAWKIT when given (scripts/test passes the debug binary it built), else the
+# release binary, rebuilt when the sources are newer.
 clawkit_bin() {
-  CLAWKIT=${CLAWKIT:-$REPO/target/release/clawkit}
+  if [ -n "${CLAWKIT:-}" ]; then
+    [ -x "$CLAWKIT" ] || die "CLAWKIT=$CLAWKIT is not an executable"
+    export CLAWKIT
+    return 0
+  fi
+  CLAWKIT=$REPO/target/release/clawkit
   if [ ! -x "$CLAWKIT" ] || [ -n "$(find "$REPO/src" -newer "$CLAWKIT" -print -quit)" ]; then
     log "building clawkit (release)"
     (cd "$REPO" && cargo build --release --quiet)
@@ -145,6 +163,12 @@ sys.exit(0 if any(s["name"].startswith(sys.argv[2]) and sys.argv[3] in s.get("de
 # gateway crashes at start, or its `doctor --fix` migration fails; --version still works, so
 # staging verifies it.
 poisoned_package() {
+  local out="$CACHE/poisoned-$1-${2:-$TO}.tgz"
+  [ -f "$out" ] || with_cache_lock "poisoned-$1-${2:-$TO}" poisoned_package_locked "$@" >/dev/null
+  [ -f "$out" ] || die "cannot build $out"
+  echo "$out"
+}
+poisoned_package_locked() {
   local kind=$1 v=${2:-$TO} out="$CACHE/poisoned-$1-${2:-$TO}.tgz" work
   if [ ! -f "$out" ]; then
     work=$(mktemp -d)
@@ -160,10 +184,9 @@ else:
 lines.insert(1, guard)
 open(p, "w").write("\n".join(lines))
 PY
-    (cd "$work" && tar -czf "$out" package)
+    (cd "$work" && tar -czf "$out.tmp" package && mv "$out.tmp" "$out")
     rm -rf "$work"
   fi
-  echo "$out"
 }
 
 # poll_startupz PORT FILE: samples /startupz every 100 ms into FILE ("ok VERSION" or "down")
