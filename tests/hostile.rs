@@ -209,6 +209,110 @@ fn backup_restore_refuses_paths_outside_the_state_dir() {
     up.assert_same("the gateway was not touched");
 }
 
+/// #2, through a link: a manifest that records a link `a` → outside plus a file `a/x` (or a link
+/// to an outside file with content) would, restored, write outside the state dir. Refused before
+/// anything is written unless that very link is in the state dir now; with it in place (the
+/// user's own link, as a `state/` on another disk is), the restore writes through it.
+#[test]
+fn backup_restore_refuses_a_link_that_leads_outside() {
+    use sha2::{Digest, Sha256};
+    let sb = unmanaged("2026.9.5");
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.6"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let dir = Path::new(doc["backup"].as_str().unwrap()).to_path_buf();
+    let id = dir.file_name().unwrap().to_string_lossy().to_string();
+    let outside = sb.dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("victim"), "original").unwrap();
+    let elsewhere = sb.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // The backed-up content the tampered entries point at, with matching checksums.
+    std::fs::create_dir_all(dir.join("files/a")).unwrap();
+    std::fs::write(dir.join("files/a/x"), "pwned").unwrap();
+    std::fs::write(dir.join("files/b"), "pwned").unwrap();
+    let sha = hex::encode(Sha256::digest(b"pwned"));
+    let mpath = dir.join("manifest.json");
+    let original: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    let out_s = outside.to_str().unwrap();
+    let victim = outside.join("victim");
+    let dir_link = vec![
+        serde_json::json!({"path": "a", "kind": "symlink", "mode": 493, "target": out_s}),
+        serde_json::json!({"path": "a/x", "kind": "file", "mode": 420, "size": 5, "sha256": sha}),
+    ];
+    let file_link = vec![serde_json::json!({
+        "path": "b", "kind": "symlink", "mode": 420, "size": 5, "sha256": sha,
+        "target": victim.to_str().unwrap()
+    })];
+    let restore = |extra: &[Value]| {
+        let mut m = original.clone();
+        m["entries"]
+            .as_array_mut()
+            .unwrap()
+            .extend(extra.iter().cloned());
+        std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+        let out = sb
+            .clawkit()
+            .args(["backups", "restore", &id, "--yes", "--json"])
+            .output()
+            .unwrap();
+        (out.status.code(), json_out(&out))
+    };
+    let up = support::witness(sb.port);
+    let state = sb.state_dir();
+    // A link to an outside directory, then a file through it; a link to an outside file with
+    // content; a link that is there but points elsewhere now.
+    std::os::unix::fs::symlink(&elsewhere, state.join("c")).unwrap();
+    let moved = vec![
+        serde_json::json!({"path": "c", "kind": "symlink", "mode": 493, "target": out_s}),
+        serde_json::json!({"path": "c/x", "kind": "file", "mode": 420, "size": 5, "sha256": sha}),
+    ];
+    std::fs::create_dir_all(dir.join("files/c")).unwrap();
+    std::fs::write(dir.join("files/c/x"), "pwned").unwrap();
+    for (entries, now) in [
+        (&dir_link, "there is no such link now"),
+        (&file_link, "there is no such link now"),
+        (&moved, "it links to"),
+    ] {
+        let (code, doc) = restore(entries);
+        assert_eq!(code, Some(6), "{doc:#}");
+        let err = doc["error"].as_str().unwrap();
+        let path = entries[0]["path"].as_str().unwrap();
+        assert!(
+            err.contains(&format!("{} as a link to", state.join(path).display()))
+                && err.contains(now),
+            "{doc:#}"
+        );
+        assert!(
+            doc["fix"].as_str().unwrap().contains("put it back"),
+            "{doc:#}"
+        );
+        assert!(!outside.join("x").exists(), "nothing written outside");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "original");
+        assert!(
+            std::fs::symlink_metadata(state.join("a")).is_err(),
+            "no link made"
+        );
+        assert!(
+            std::fs::symlink_metadata(state.join("b")).is_err(),
+            "no link made"
+        );
+        assert_eq!(std::fs::read_link(state.join("c")).unwrap(), elsewhere);
+        assert!(!elsewhere.join("x").exists());
+    }
+    up.assert_same("the gateway was not touched");
+    // The same backup with the link in place, as the user made it: restored through it.
+    std::fs::remove_file(state.join("c")).unwrap();
+    std::os::unix::fs::symlink(&outside, state.join("a")).unwrap();
+    let (code, doc) = restore(&dir_link);
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("x")).unwrap(),
+        "pwned",
+        "written through the link that is in place"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.6"));
+}
+
 /// #3: the state dir's disk cannot hold a backup: refused before the gateway is stopped.
 #[test]
 fn full_state_disk_is_refused_before_the_stop() {
