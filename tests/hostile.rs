@@ -433,6 +433,69 @@ fn sighup_in_the_outage_window_undoes_to_a_running_gateway() {
     assert_unlocked(&sb);
 }
 
+/// #5 with the terminal really gone: when an ssh session drops, clawkit's stdout and stderr
+/// are dead (every write fails) by the time SIGHUP arrives. Printing the notice must not kill
+/// the signal thread: the undo still ends with the old gateway serving (exit 4), and a second
+/// signal still aborts at once (exit 128 + 15), leaving the rest to `clawkit resume`.
+#[test]
+fn sighup_with_a_dead_terminal_still_undoes_and_hears_a_second_signal() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    // The old gateway takes 3 s to come up (its environment is kept on a relaunch): the undo is
+    // still waiting for it when the second signal comes.
+    sb.start_gateway_with(&[("FAKE_OPENCLAW_STARTUP_MS", "3000")], sb.port);
+    let before = state_hash(&sb.state_dir());
+    // A gateway process (the one the undo starts; a stopped one is gone or a zombie).
+    let gateway_process = || {
+        sb.processes().iter().any(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(12).any(|w| w == b"gateway\0run\0"))
+        })
+    };
+    // Spawned, then the terminal goes away in the outage window, then SIGHUP.
+    let hang_up = || {
+        let mut child = support::spawn(&sb, &["update", "--yes", "--json", "--to", "2026.10.9"]);
+        assert!(wait_for(Duration::from_secs(60), || sb
+            .startupz()
+            .is_none()));
+        std::thread::sleep(Duration::from_millis(300));
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        support::signal(&child, nix::sys::signal::SIGHUP);
+        child
+    };
+
+    let mut child = hang_up();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4), "undone to the old gateway");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert_unlocked(&sb);
+
+    let mut child = hang_up();
+    assert!(
+        wait_for(Duration::from_secs(30), gateway_process),
+        "the undo never started the old gateway"
+    );
+    support::signal(&child, nix::sys::signal::SIGTERM);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "the second signal was not heard: the signal thread died on the dead terminal"
+    );
+    // The old gateway the undo spawned comes up on its own; `resume` finds it and is done.
+    assert!(wait_for(Duration::from_secs(20), || running(&sb)
+        .as_deref()
+        == Some("2026.9.4")));
+    let out = sb.clawkit().args(["resume", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:#}", json_out(&out));
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert_unlocked(&sb);
+}
+
 /// #6: a sibling profile started as `openclaw --profile work gateway run` with a launcher above
 /// it (9.5+): found, stopped before the swap and verified after.
 #[test]
