@@ -936,8 +936,51 @@ fn unreachable_registry_is_refused_quickly() {
     );
     assert_eq!(code, 6, "{doc:#}");
     assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached: http://127.0.0.1:9"),
+        "{doc:#}"
+    );
+    assert!(
         t.elapsed() < Duration::from_secs(10),
         "took {:?}",
         t.elapsed()
     );
+}
+
+/// #16, a registry that accepts connections and never answers (a blackhole, a proxy that
+/// hangs): refused before the stop, naming the registry and what to do. The bound on the time is
+/// a sanity check only (clawkit asks within 10 s in all; timing belongs to the benchmarks).
+#[test]
+fn silent_registry_is_refused_before_the_stop() {
+    let sb = unmanaged("2026.9.4");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Keep every connection open, say nothing.
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let registry = format!("http://127.0.0.1:{port}/");
+    let up = support::witness(sb.port);
+    for to in ["2026.9.5", "latest"] {
+        let t = Instant::now();
+        let (code, doc, _) = update(&sb, &["--to", to, "--registry", &registry]);
+        let took = t.elapsed();
+        assert_eq!(code, 6, "{doc:#}");
+        let err = doc["error"].as_str().unwrap();
+        assert!(
+            err.contains(&format!("127.0.0.1:{port}")) && err.contains("did not answer"),
+            "{doc:#}"
+        );
+        assert!(
+            doc["fix"].as_str().unwrap().contains("--registry"),
+            "{doc:#}"
+        );
+        assert!(took < Duration::from_secs(20), "took {took:?}");
+        up.assert_same("refused before the stop");
+    }
 }
