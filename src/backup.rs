@@ -121,6 +121,27 @@ pub struct Backup {
     pub manifest: Manifest,
 }
 
+/// A link clawkit saw in the live state: its path as a manifest names it, and its target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeenLink {
+    pub path: String,
+    pub target: String,
+}
+
+/// The links of the live state whose target leaves the state dir (those a restore writes
+/// through only while they are in place). Recorded before a change, so that its undo may put
+/// them back when the change replaced one (a config rewritten by renaming a file over its link).
+pub fn outside_links(layout: &Layout) -> Vec<SeenLink> {
+    scope(layout)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(rel, path)| {
+            let target = fs::read_link(&path).ok()?.to_string_lossy().to_string();
+            (!link_stays_inside(layout, &rel, &target)).then_some(SeenLink { path: rel, target })
+        })
+        .collect()
+}
+
 pub fn backups_dir(layout: &Layout) -> PathBuf {
     layout.clawkit_dir().join("backups")
 }
@@ -558,11 +579,14 @@ impl Backup {
     ///   config outside the state dir, one of its own `.bak` names) is recreated as recorded;
     /// - any other link is restored only when the live state holds that very link now (same
     ///   path, same target): it was there when the backup was taken and still is, so writing
-    ///   through it writes where the user's state already lives. Absent, pointing elsewhere, or
-    ///   replaced by a file or directory: refused, naming the entry and how to put it back.
+    ///   through it writes where the user's state already lives; or, in the undo of a change,
+    ///   when clawkit saw that very link in the live state as the change began (`seen`, kept in
+    ///   the in-flight record, not in the backup). Absent, pointing elsewhere, or replaced by a
+    ///   file or directory otherwise: refused, naming the entry and how to put it back.
     ///
-    /// A link is never created and then written through unless it stays inside.
-    pub fn check_links(&self, layout: &Layout) -> Result<()> {
+    /// A link is never created and then written through unless it stays inside or clawkit saw
+    /// it in the live state itself.
+    pub fn check_links(&self, layout: &Layout, seen: &[SeenLink]) -> Result<()> {
         for e in self
             .manifest
             .entries
@@ -580,7 +604,9 @@ impl Backup {
                     shown(&e.path)
                 );
             };
-            if link_stays_inside(layout, &e.path, target) {
+            if link_stays_inside(layout, &e.path, target)
+                || seen.iter().any(|l| l.path == e.path && l.target == target)
+            {
                 continue;
             }
             let dest = resolve(layout, &e.path);
@@ -609,7 +635,7 @@ impl Backup {
     /// Where this restore may write: the state dir, the config's directory (when the config
     /// lives outside the state dir), and what the links [`Backup::check_links`] let through
     /// point to. Canonical paths.
-    fn write_roots(&self, layout: &Layout) -> Vec<PathBuf> {
+    fn write_roots(&self, layout: &Layout, seen: &[SeenLink]) -> Vec<PathBuf> {
         let mut roots = vec![real_path(&layout.state_dir)];
         if config_outside(layout) {
             if let Some(dir) = layout.config_path.parent() {
@@ -632,6 +658,15 @@ impl Backup {
                 }
             }
         }
+        for l in seen {
+            let recorded = self.manifest.entries.iter().any(|e| {
+                e.kind == Kind::Symlink && e.path == l.path && e.target.as_ref() == Some(&l.target)
+            });
+            let dest = resolve(layout, &l.path);
+            if let (true, Some(parent)) = (recorded, dest.parent()) {
+                roots.push(real_path(&parent.join(&l.target)));
+            }
+        }
         roots
     }
 
@@ -640,10 +675,16 @@ impl Backup {
     /// ([`Backup::check_links`]), and every write is checked to land inside the state dir or a
     /// link that check let through.
     pub fn restore(&self, layout: &Layout) -> Result<()> {
+        self.restore_through(layout, &[])
+    }
+
+    /// [`Backup::restore`] in the undo of a change, which may also put back the links that
+    /// were in the live state as the change began (`seen`, from the in-flight record).
+    pub fn restore_through(&self, layout: &Layout, seen: &[SeenLink]) -> Result<()> {
         self.verify()?;
-        self.check_links(layout)?;
+        self.check_links(layout, seen)?;
         ensure_quiet(layout, "restore")?;
-        let roots = self.write_roots(layout);
+        let roots = self.write_roots(layout, seen);
         // Belt and braces: `real` (a path about to be written, links resolved) is inside.
         let inside = |p: &Path, real: PathBuf| -> Result<()> {
             if roots.iter().any(|r| real.starts_with(r)) {
@@ -874,6 +915,43 @@ mod tests {
         assert!(!inside("@config/oc.json", "oc.json"));
         assert!(!inside("@config/oc.json", ".bashrc"));
         assert!(!inside("@config/oc.json", "/home/u/dotfiles/oc.json"));
+    }
+
+    #[test]
+    fn a_link_replaced_since_is_put_back_only_when_seen_before_the_change() {
+        let t = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("HOME", t.path().as_os_str())]);
+        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        fs::create_dir_all(&layout.state_dir).unwrap();
+        let dotfiles = t.path().join("dotfiles.json");
+        fs::write(&dotfiles, "{old: 1}").unwrap();
+        std::os::unix::fs::symlink(&dotfiles, &layout.config_path).unwrap();
+        let seen = outside_links(&layout);
+        assert_eq!(
+            seen,
+            vec![SeenLink {
+                path: "openclaw.json".into(),
+                target: dotfiles.to_string_lossy().into()
+            }]
+        );
+        let b = create(&layout, "t3", "test", None, None).unwrap();
+        // A release rewrites the config by renaming a new file over the link.
+        fs::remove_file(&layout.config_path).unwrap();
+        fs::write(&layout.config_path, "{new: 1}").unwrap();
+        fs::write(&dotfiles, "{changed: 1}").unwrap();
+        let err = b.restore(&layout).unwrap_err().to_string();
+        assert!(err.contains("it is a file now"), "{err}");
+        assert_eq!(fs::read_to_string(&dotfiles).unwrap(), "{changed: 1}");
+        b.restore_through(&layout, &seen).unwrap();
+        assert_eq!(fs::read_link(&layout.config_path).unwrap(), dotfiles);
+        assert_eq!(fs::read_to_string(&dotfiles).unwrap(), "{old: 1}");
+        // A link seen with another target does not count.
+        fs::remove_file(&layout.config_path).unwrap();
+        let other = vec![SeenLink {
+            path: "openclaw.json".into(),
+            target: "/elsewhere".into(),
+        }];
+        assert!(b.restore_through(&layout, &other).is_err());
     }
 
     #[test]

@@ -408,6 +408,34 @@ fn symlinked_state_dir_is_backed_up_and_restored_through_the_link() {
     assert!(b.join("files/state/schema.json").exists());
 }
 
+/// #4, the config kept elsewhere (a dotfiles repo) behind a link: the new release rewrites the
+/// config by renaming a new file over it, so the link is gone when the undo restores. The undo
+/// puts the link back and the old content through it: clawkit saw that link itself, in the
+/// live state, when it made the change (the in-flight record says so).
+#[test]
+fn a_linked_config_replaced_by_the_failed_release_is_restored_through_its_link() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    let dotfiles = sb.dir.path().join("dotfiles/openclaw.json");
+    std::fs::create_dir_all(dotfiles.parent().unwrap()).unwrap();
+    let cfg = sb.state_dir().join("openclaw.json");
+    std::fs::rename(&cfg, &dotfiles).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, &cfg).unwrap();
+    sb.start_gateway();
+    let before = std::fs::read_to_string(&dotfiles).unwrap();
+    // 2026.10.1 migrates (its config write renames a new file over the link), then crashes.
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.1", "--no-rehearsal"]);
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(
+        std::fs::read_link(&cfg).unwrap(),
+        dotfiles,
+        "the link is back"
+    );
+    assert_eq!(std::fs::read_to_string(&dotfiles).unwrap(), before);
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
 /// #5: the ssh session drops (SIGHUP) during the migration: the update is undone and the old
 /// gateway serves again; clawkit does not die with the terminal.
 #[test]

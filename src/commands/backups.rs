@@ -128,7 +128,7 @@ fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printe
     b.verify().map_err(|e| {
         Failure::refused(format!("{e:#}")).with_fix("pick another backup: clawkit backups list")
     })?;
-    b.check_links(&snap.layout).map_err(|e| {
+    b.check_links(&snap.layout, &[]).map_err(|e| {
         Failure::refused(format!("{e:#}")).with_fix(
             "if that link is yours, put it back as the backup recorded it and retry; otherwise pick another backup: clawkit backups list",
         )
