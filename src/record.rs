@@ -22,8 +22,9 @@ pub enum Change {
     /// A safety backup of a member's state. Undo: none (the backup is kept).
     Backup { member: usize, dir: PathBuf },
     /// A member's state was changed (`what`). Undo: restore the backup in `backup` (through the
-    /// `links` seen before the change), and the service definition as it was before (`unit`): a newer release's `doctor --fix` rewrites
-    /// an older release's systemd unit or LaunchAgent while it migrates.
+    /// `links` seen before the change), and the service definition as it was before (`unit`):
+    /// a newer release's `doctor --fix` rewrites an older release's systemd unit or LaunchAgent
+    /// while it migrates.
     State {
         member: usize,
         backup: PathBuf,
