@@ -121,6 +121,27 @@ pub struct Backup {
     pub manifest: Manifest,
 }
 
+/// A link clawkit saw in the live state: its path as a manifest names it, and its target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeenLink {
+    pub path: String,
+    pub target: String,
+}
+
+/// The links of the live state whose target leaves the state dir (those a restore writes
+/// through only while they are in place). Recorded before a change, so that its undo may put
+/// them back when the change replaced one (a config rewritten by renaming a file over its link).
+pub fn outside_links(layout: &Layout) -> Vec<SeenLink> {
+    scope(layout)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(rel, path)| {
+            let target = fs::read_link(&path).ok()?.to_string_lossy().to_string();
+            (!link_stays_inside(layout, &rel, &target)).then_some(SeenLink { path: rel, target })
+        })
+        .collect()
+}
+
 pub fn backups_dir(layout: &Layout) -> PathBuf {
     layout.clawkit_dir().join("backups")
 }
@@ -228,6 +249,61 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// Where `p` really is: its nearest existing ancestor with every link resolved, and the rest of
+/// the path (not there yet, so created as plain directories) as written.
+fn real_path(p: &Path) -> PathBuf {
+    for a in p.ancestors() {
+        if let Ok(real) = fs::canonicalize(a) {
+            return match p.strip_prefix(a) {
+                Ok(rest) if !rest.as_os_str().is_empty() => real.join(rest),
+                _ => real,
+            };
+        }
+    }
+    p.to_path_buf()
+}
+
+/// Does a link at `rel` (a manifest path) with this target point inside what a backup covers,
+/// judged on the names alone? See [`Backup::check_links`].
+fn link_stays_inside(layout: &Layout, rel: &str, target: &str) -> bool {
+    use std::path::Component;
+    let t = Path::new(target);
+    if let Some(name) = rel.strip_prefix("@config/") {
+        // Next to a config outside the state dir: only one of the config's own names.
+        let Some(cfg) = layout.config_path.file_name().map(|n| n.to_string_lossy()) else {
+            return false;
+        };
+        let plain = t.components().count() == 1 && !target.contains('/');
+        return plain
+            && name != target
+            && (target == cfg || target.starts_with(&format!("{cfg}.bak")));
+    }
+    let under = if t.is_absolute() {
+        let canon = fs::canonicalize(&layout.state_dir).ok();
+        match t
+            .strip_prefix(&layout.state_dir)
+            .ok()
+            .or_else(|| canon.as_deref().and_then(|c| t.strip_prefix(c).ok()))
+        {
+            Some(r) => r.to_path_buf(),
+            None => return false,
+        }
+    } else {
+        Path::new(rel).parent().unwrap_or(Path::new("")).join(t)
+    };
+    let mut parts = Vec::new();
+    for c in under.components() {
+        match c {
+            Component::Normal(n) => parts.push(n.to_string_lossy().to_string()),
+            Component::CurDir => {}
+            _ => return false,
+        }
+    }
+    parts
+        .first()
+        .is_some_and(|first| !EXCLUDED.contains(&first.as_str()))
 }
 
 fn resolve(layout: &Layout, rel: &str) -> PathBuf {
@@ -491,11 +567,137 @@ impl Backup {
         Ok(())
     }
 
+    /// Refuses, before anything is written, a link this restore could write outside the state
+    /// through.
+    ///
+    /// A tampered manifest can record a link `a` → `/anywhere` and a file `a/x`: recreating the
+    /// link and then writing the file through it writes outside the state dir. But legit backups
+    /// hold such links too (a `state/` directory on another disk, a config kept in a dotfiles
+    /// repo), and a restore must keep writing through them. The rule:
+    /// - a link whose target stays inside the covered tree (relative without `..`, or absolute
+    ///   under the state dir; not into clawkit's own files or another excluded entry; for the
+    ///   config outside the state dir, one of its own `.bak` names) is recreated as recorded;
+    /// - any other link is restored only when the live state holds that very link now (same
+    ///   path, same target): it was there when the backup was taken and still is, so writing
+    ///   through it writes where the user's state already lives; or, in the undo of a change,
+    ///   when clawkit saw that very link in the live state as the change began (`seen`, kept in
+    ///   the in-flight record, not in the backup). Absent, pointing elsewhere, or replaced by a
+    ///   file or directory otherwise: refused, naming the entry and how to put it back.
+    ///
+    /// A link is never created and then written through unless it stays inside or clawkit saw
+    /// it in the live state itself.
+    pub fn check_links(&self, layout: &Layout, seen: &[SeenLink]) -> Result<()> {
+        for e in self
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.kind == Kind::Symlink)
+        {
+            let shown = |s: &str| s.chars().take(120).collect::<String>();
+            let Some(target) = e
+                .target
+                .as_deref()
+                .filter(|t| !t.is_empty() && !t.contains('\0'))
+            else {
+                bail!(
+                    "the manifest entry {:?} is a link without a target: the backup is damaged or was tampered with",
+                    shown(&e.path)
+                );
+            };
+            if link_stays_inside(layout, &e.path, target)
+                || seen.iter().any(|l| l.path == e.path && l.target == target)
+            {
+                continue;
+            }
+            let dest = resolve(layout, &e.path);
+            let now = match fs::symlink_metadata(&dest) {
+                Err(_) => "there is no such link now".to_string(),
+                Ok(m) if m.file_type().is_symlink() => match fs::read_link(&dest) {
+                    Ok(t) if t.as_os_str() == std::ffi::OsStr::new(target) => continue,
+                    Ok(t) => format!("it links to {:?} now", shown(&t.to_string_lossy())),
+                    Err(_) => "it cannot be read now".to_string(),
+                },
+                Ok(m) if m.is_dir() => "it is a directory now".to_string(),
+                Ok(_) => "it is a file now".to_string(),
+            };
+            bail!(
+                "the backup records {} as a link to {:?}, outside {}, but {now}: clawkit writes through such a link only while it is in place, so this backup cannot be restored as it is (if the link is yours, put it back with `ln -s {} {}`, after moving aside what is there now, and retry)",
+                dest.display(),
+                shown(target),
+                layout.state_dir.display(),
+                crate::exec::quote(&shown(target)),
+                crate::exec::quote(&dest.to_string_lossy()),
+            );
+        }
+        Ok(())
+    }
+
+    /// Where this restore may write: the state dir, the config's directory (when the config
+    /// lives outside the state dir), and what the links [`Backup::check_links`] let through
+    /// point to. Canonical paths.
+    fn write_roots(&self, layout: &Layout, seen: &[SeenLink]) -> Vec<PathBuf> {
+        let mut roots = vec![real_path(&layout.state_dir)];
+        if config_outside(layout) {
+            if let Some(dir) = layout.config_path.parent() {
+                roots.push(real_path(dir));
+            }
+        }
+        for e in self
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.kind == Kind::Symlink)
+        {
+            let dest = resolve(layout, &e.path);
+            if let Ok(real) = fs::canonicalize(&dest) {
+                let same = fs::read_link(&dest).is_ok_and(|t| {
+                    Some(t.as_os_str()) == e.target.as_deref().map(std::ffi::OsStr::new)
+                });
+                if same {
+                    roots.push(real);
+                }
+            }
+        }
+        for l in seen {
+            let recorded = self.manifest.entries.iter().any(|e| {
+                e.kind == Kind::Symlink && e.path == l.path && e.target.as_ref() == Some(&l.target)
+            });
+            let dest = resolve(layout, &l.path);
+            if let (true, Some(parent)) = (recorded, dest.parent()) {
+                roots.push(real_path(&parent.join(&l.target)));
+            }
+        }
+        roots
+    }
+
     /// Makes the covered state byte-identical to this backup. Run only with the gateway stopped
-    /// (it checks that no OpenClaw process works on the state).
+    /// (it checks that no OpenClaw process works on the state). Links are checked first
+    /// ([`Backup::check_links`]), and every write is checked to land inside the state dir or a
+    /// link that check let through.
     pub fn restore(&self, layout: &Layout) -> Result<()> {
+        self.restore_through(layout, &[])
+    }
+
+    /// [`Backup::restore`] in the undo of a change, which may also put back the links that
+    /// were in the live state as the change began (`seen`, from the in-flight record).
+    pub fn restore_through(&self, layout: &Layout, seen: &[SeenLink]) -> Result<()> {
         self.verify()?;
+        self.check_links(layout, seen)?;
         ensure_quiet(layout, "restore")?;
+        let roots = self.write_roots(layout, seen);
+        // Belt and braces: `real` (a path about to be written, links resolved) is inside.
+        let inside = |p: &Path, real: PathBuf| -> Result<()> {
+            if roots.iter().any(|r| real.starts_with(r)) {
+                Ok(())
+            } else {
+                bail!(
+                    "refusing to write {}: it resolves to {}, outside {} (the backup is damaged or was tampered with)",
+                    p.display(),
+                    real.display(),
+                    layout.state_dir.display()
+                )
+            }
+        };
         let wanted: std::collections::HashSet<&str> = self
             .manifest
             .entries
@@ -526,6 +728,9 @@ impl Backup {
                 dest.file_name().unwrap_or_default().to_string_lossy()
             ));
             if let Some(parent) = dest.parent() {
+                // The file itself is replaced (renamed over), never written through.
+                let name = dest.file_name().unwrap_or_default();
+                inside(dest, real_path(parent).join(name))?;
                 fs::create_dir_all(parent)?;
             }
             fs::copy(src, &tmp).with_context(|| format!("cannot restore {}", dest.display()))?;
@@ -540,6 +745,7 @@ impl Backup {
                     if fs::symlink_metadata(&dest).is_ok_and(|m| !m.is_dir()) {
                         fs::remove_file(&dest)?;
                     }
+                    inside(&dest, real_path(&dest))?;
                     fs::create_dir_all(&dest)?;
                 }
                 Kind::Symlink => {
@@ -685,6 +891,67 @@ mod tests {
         let mut want = before;
         want.retain(|e| !e.0.starts_with("logs/"));
         assert_eq!(after, want);
+    }
+
+    #[test]
+    fn which_link_targets_stay_inside() {
+        let env = Env::from_pairs([("HOME", "/h"), ("OPENCLAW_CONFIG_PATH", "/etc/oc/oc.json")]);
+        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        let inside = |rel: &str, target: &str| link_stays_inside(&layout, rel, target);
+        assert!(inside("agents/main/current", "s1.jsonl"));
+        assert!(inside("agents/main/current", "./s1.jsonl"));
+        assert!(inside("latest", "/h/.openclaw/state/openclaw.sqlite"));
+        // Out of the state dir, by name or by `..`, or into what a backup never covers.
+        assert!(!inside("state", "/mnt/disk2/state"));
+        assert!(!inside("a", "../../x"));
+        assert!(!inside("agents/main/current", "../other/s1.jsonl"));
+        assert!(!inside("a", "/h/.openclaw/../x"));
+        assert!(!inside("a", "clawkit/backups"));
+        assert!(!inside("a", "/h/.openclaw/logs/x.log"));
+        assert!(!inside("a", "/h/.openclaw"));
+        assert!(!inside("a", "."));
+        // Next to a config outside the state dir: only the config's own names.
+        assert!(inside("@config/oc.json.bak", "oc.json"));
+        assert!(!inside("@config/oc.json", "oc.json"));
+        assert!(!inside("@config/oc.json", ".bashrc"));
+        assert!(!inside("@config/oc.json", "/home/u/dotfiles/oc.json"));
+    }
+
+    #[test]
+    fn a_link_replaced_since_is_put_back_only_when_seen_before_the_change() {
+        let t = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("HOME", t.path().as_os_str())]);
+        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        fs::create_dir_all(&layout.state_dir).unwrap();
+        let dotfiles = t.path().join("dotfiles.json");
+        fs::write(&dotfiles, "{old: 1}").unwrap();
+        std::os::unix::fs::symlink(&dotfiles, &layout.config_path).unwrap();
+        let seen = outside_links(&layout);
+        assert_eq!(
+            seen,
+            vec![SeenLink {
+                path: "openclaw.json".into(),
+                target: dotfiles.to_string_lossy().into()
+            }]
+        );
+        let b = create(&layout, "t3", "test", None, None).unwrap();
+        // A release rewrites the config by renaming a new file over the link.
+        fs::remove_file(&layout.config_path).unwrap();
+        fs::write(&layout.config_path, "{new: 1}").unwrap();
+        fs::write(&dotfiles, "{changed: 1}").unwrap();
+        let err = b.restore(&layout).unwrap_err().to_string();
+        assert!(err.contains("it is a file now"), "{err}");
+        assert_eq!(fs::read_to_string(&dotfiles).unwrap(), "{changed: 1}");
+        b.restore_through(&layout, &seen).unwrap();
+        assert_eq!(fs::read_link(&layout.config_path).unwrap(), dotfiles);
+        assert_eq!(fs::read_to_string(&dotfiles).unwrap(), "{old: 1}");
+        // A link seen with another target does not count.
+        fs::remove_file(&layout.config_path).unwrap();
+        let other = vec![SeenLink {
+            path: "openclaw.json".into(),
+            target: "/elsewhere".into(),
+        }];
+        assert!(b.restore_through(&layout, &other).is_err());
     }
 
     #[test]

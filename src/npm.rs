@@ -2,7 +2,7 @@
 //! clear message each.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -19,6 +19,8 @@ pub struct Npm {
     /// The PATH npm runs with: the chosen node's directory first, then the caller's PATH.
     path: Option<std::ffi::OsString>,
     pub registry: Option<String>,
+    /// The registry npm's environment names (`npm_config_registry`), for messages only.
+    env_registry: Option<String>,
 }
 
 /// What a user may pass as `--to`: a version or a dist-tag.
@@ -104,6 +106,52 @@ pub fn run_install(cmd: &Cmd) -> Result<()> {
     Ok(())
 }
 
+/// How long the registry questions asked before an update's stop may take, all together: a
+/// registry that is unreachable or silent is refused within this (issue #13). The staging
+/// `npm install` is not one of them (see [`NPM_DEADLINE`]).
+pub const REGISTRY_BUDGET: Duration = Duration::from_secs(10);
+
+/// npm's own limits for a question that must be answered within `left`: two tries, each cut
+/// well under half of it, with a short pause between, so that npm gives up ("network timeout")
+/// before clawkit's deadline kills it, npm's start-up of a second or two included.
+pub fn fetch_limits(left: Duration) -> Vec<String> {
+    let per_try = (left.as_millis() as u64).saturating_sub(3000) / 2;
+    vec![
+        "--fetch-retries=1".into(),
+        format!("--fetch-timeout={}", per_try.max(1000)),
+        "--fetch-retry-mintimeout=500".into(),
+        "--fetch-retry-maxtimeout=500".into(),
+    ]
+}
+
+enum Network {
+    /// Connected (or trying to) but no answer in time.
+    Silent,
+    /// Refused, not found, reset: npm's error code.
+    Unreachable(String),
+}
+
+/// Did npm fail because of the network, not the package?
+fn network_failure(out: &Output) -> Option<Network> {
+    let text = format!("{}\n{}", out.stderr, out.stdout);
+    let code = text
+        .lines()
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("npm error code ")
+                .or_else(|| l.strip_prefix("npm ERR! code "))
+        })
+        .map(str::trim)
+        .unwrap_or("");
+    match code {
+        "ETIMEDOUT" | "ESOCKETTIMEDOUT" | "ERR_SOCKET_TIMEOUT" => Some(Network::Silent),
+        "FETCH_ERROR" if text.contains("network timeout") => Some(Network::Silent),
+        "ECONNREFUSED" | "ECONNRESET" | "ENOTFOUND" | "EAI_AGAIN" | "EHOSTUNREACH"
+        | "ENETUNREACH" | "FETCH_ERROR" => Some(Network::Unreachable(code.to_string())),
+        _ => None,
+    }
+}
+
 impl Npm {
     /// npm at `bin`, run with `node_dir` first on the PATH of `env` (install scripts run `node`).
     pub fn new(
@@ -114,10 +162,23 @@ impl Npm {
     ) -> Self {
         let mut dirs: Vec<PathBuf> = node_dir.into_iter().collect();
         dirs.extend(env.path_dirs());
+        let env_registry = ["npm_config_registry", "NPM_CONFIG_REGISTRY"]
+            .iter()
+            .find_map(|k| env.get(k))
+            .map(String::from);
         Npm {
             bin,
             path: std::env::join_paths(dirs).ok(),
             registry,
+            env_registry,
+        }
+    }
+
+    /// The registry npm asks, as a message can name it (credentials redacted).
+    pub fn registry_name(&self) -> String {
+        match self.registry.as_ref().or(self.env_registry.as_ref()) {
+            Some(r) => crate::secret::redact_url(r),
+            None => "npm's configured registry (`npm config get registry` shows it)".into(),
         }
     }
 
@@ -144,22 +205,40 @@ impl Npm {
     }
 
     /// `npm view <spec> --json`: resolves a tag to an exact version and reads the target's
-    /// requirements before anything is downloaded. An unreachable registry is refused within
-    /// seconds (one retry, short back-off), not after npm's minute of retries.
-    pub fn view(&self, spec: &str, timeout: Duration) -> Result<Value> {
+    /// requirements before anything is downloaded. Asked before the stop, it must be answered by
+    /// `deadline` (the run's [`REGISTRY_BUDGET`]): npm's own limits ([`fetch_limits`]) make it
+    /// give up in time, and clawkit kills it at the deadline in any case. A registry that is
+    /// silent, refuses or cannot be found is named in the error.
+    pub fn view(&self, spec: &str, deadline: Instant) -> Result<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(500) {
+            anyhow::bail!(self.silent());
+        }
         let c = self.common(
             self.cmd()
                 .args(["view", spec, "--json"])
-                .args([
-                    "--fetch-retries=1",
-                    "--fetch-retry-mintimeout=500",
-                    "--fetch-retry-maxtimeout=2000",
-                ])
-                .timeout(timeout),
+                .args(fetch_limits(left))
+                .timeout(left),
         );
-        let out = c.run().context("could not run npm view")?;
+        let out = match c.run() {
+            Ok(out) => out,
+            Err(e)
+                if e.downcast_ref::<crate::exec::RunError>()
+                    .is_some_and(|r| matches!(r, crate::exec::RunError::TimedOut { .. })) =>
+            {
+                anyhow::bail!(self.silent())
+            }
+            Err(e) => return Err(e.context("could not run npm view")),
+        };
         if !out.success() {
-            anyhow::bail!(explain(&out));
+            match network_failure(&out) {
+                Some(Network::Silent) => anyhow::bail!(self.silent()),
+                Some(Network::Unreachable(code)) => anyhow::bail!(
+                    "the registry could not be reached: {} (npm: {code})",
+                    self.registry_name()
+                ),
+                None => anyhow::bail!(explain(&out)),
+            }
         }
         let v: Value = serde_json::from_str(out.stdout.trim())
             .with_context(|| format!("npm view {spec} printed no JSON"))?;
@@ -168,6 +247,14 @@ impl Npm {
             Value::Array(mut a) => a.pop().unwrap_or(Value::Null),
             v => v,
         })
+    }
+
+    fn silent(&self) -> String {
+        format!(
+            "the registry did not answer within {} s: {}",
+            REGISTRY_BUDGET.as_secs(),
+            self.registry_name()
+        )
     }
 
     /// `npm view openclaw dist-tags versions --json` for shell completion: one try, no retry,
@@ -551,6 +638,55 @@ pub fn read_tarball(path: &Path) -> Result<TarballFacts, crate::exit::Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_failures_are_told_from_package_failures() {
+        let out = |stderr: &str| Output {
+            code: Some(1),
+            stdout: String::new(),
+            stderr: stderr.into(),
+            duration: Duration::ZERO,
+        };
+        let silent = out("npm error code FETCH_ERROR\nnpm error errno FETCH_ERROR\nnpm error network timeout at: http://127.0.0.1:4/openclaw");
+        assert!(matches!(network_failure(&silent), Some(Network::Silent)));
+        let refused = out("npm error code ECONNREFUSED\nnpm error errno ECONNREFUSED");
+        assert!(
+            matches!(network_failure(&refused), Some(Network::Unreachable(c)) if c == "ECONNREFUSED")
+        );
+        assert!(network_failure(&out("npm error code E404\nnpm error 404 Not Found")).is_none());
+        assert!(network_failure(&out("npm error code ETARGET")).is_none());
+        // npm's own limits leave it time to give up before the deadline, start-up included.
+        let limits = fetch_limits(REGISTRY_BUDGET);
+        assert!(limits.contains(&"--fetch-retries=1".to_string()));
+        assert!(limits.contains(&"--fetch-timeout=3500".to_string()));
+        assert!(fetch_limits(Duration::from_secs(2)).contains(&"--fetch-timeout=1000".to_string()));
+    }
+
+    #[test]
+    fn the_registry_is_named_without_credentials() {
+        let env = Env::from_pairs([("npm_config_registry", "https://u:pw@r.example/")]);
+        let npm = Npm::new("/x/npm".into(), None, None, &env);
+        assert!(
+            !npm.registry_name().contains("pw"),
+            "{}",
+            npm.registry_name()
+        );
+        assert!(npm.registry_name().contains("r.example"));
+        let npm = Npm::new(
+            "/x/npm".into(),
+            None,
+            Some("http://127.0.0.1:9".into()),
+            &env,
+        );
+        assert!(npm.registry_name().contains("127.0.0.1:9"));
+        let npm = Npm::new(
+            "/x/npm".into(),
+            None,
+            None,
+            &Env::from_pairs([("HOME", "/h")]),
+        );
+        assert!(npm.registry_name().contains("npm config get registry"));
+    }
 
     #[test]
     fn npm_runs_with_the_injected_path_not_the_process_path() {

@@ -21,15 +21,20 @@ pub enum Change {
     Stop { member: usize },
     /// A safety backup of a member's state. Undo: none (the backup is kept).
     Backup { member: usize, dir: PathBuf },
-    /// A member's state was changed (`what`). Undo: restore the backup in `backup`, and the
-    /// service definition as it was before (`unit`): a newer release's `doctor --fix` rewrites
-    /// an older release's systemd unit or LaunchAgent while it migrates.
+    /// A member's state was changed (`what`). Undo: restore the backup in `backup` (through the
+    /// `links` seen before the change), and the service definition as it was before (`unit`):
+    /// a newer release's `doctor --fix` rewrites an older release's systemd unit or LaunchAgent
+    /// while it migrates.
     State {
         member: usize,
         backup: PathBuf,
         what: String,
         #[serde(default)]
         unit: Option<RemovedFile>,
+        /// The links leaving the state dir that were in the live state when the change began:
+        /// the undo may put them back and restore through them (see `Backup::check_links`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        links: Vec<crate::backup::SeenLink>,
     },
     /// `root` now holds the package staged at `incoming`; the previous one was moved to `aside`
     /// (`None`: there was none). Undo: move the new one to `parked`, the old one back, relink

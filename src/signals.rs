@@ -8,6 +8,7 @@
 //! A second signal exits at once, after printing what that leaves behind (the transaction keeps
 //! that note current); the persisted transaction record lets `clawkit resume` finish the undo.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -32,6 +33,13 @@ fn name(sig: i32) -> &'static str {
         SIGHUP => "SIGHUP (the terminal went away)",
         _ => "a signal",
     }
+}
+
+/// A line on stderr that cannot fail: after SIGHUP the terminal is usually gone (EIO, EPIPE),
+/// and `eprintln!` would panic and take the signal thread with it, so a second signal would no
+/// longer be heard.
+fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 impl Interrupt {
@@ -59,7 +67,7 @@ impl Interrupt {
                             })
                             .expect("spawn the signal thread");
                     }
-                    Err(e) => eprintln!("warning: cannot install signal handlers: {e}"),
+                    Err(e) => say(format_args!("warning: cannot install signal handlers: {e}")),
                 }
                 it
             })
@@ -76,19 +84,19 @@ impl Interrupt {
         if first {
             self.inner.flag.store(true, Ordering::SeqCst);
             if note.is_some() {
-                eprintln!(
+                say(format_args!(
                     "clawkit: {} received: undoing the changes so the gateway is not left stopped. \
                      Send it again to abort at once (the gateway may then stay stopped).",
                     name(sig)
-                );
+                ));
             }
             return;
         }
         match note {
-            Some(left) => eprintln!(
+            Some(left) => say(format_args!(
                 "clawkit: aborted by a second signal. {left}\n  `clawkit resume` finishes the undo and restarts the gateway."
-            ),
-            None => eprintln!("clawkit: aborted"),
+            )),
+            None => say(format_args!("clawkit: aborted")),
         }
         std::process::exit(128 + sig);
     }

@@ -337,6 +337,7 @@ impl<'a> Txn<'a> {
                 member: i,
                 backup: backup.to_path_buf(),
                 what: what.to_string(),
+                links: backup::outside_links(&self.members[i].layout),
                 unit: self.members[i]
                     .supervisor
                     .file
@@ -699,6 +700,7 @@ fn undo_one(
             member,
             backup,
             unit,
+            links,
             ..
         } => {
             let m = &members[*member];
@@ -709,7 +711,7 @@ fn undo_one(
             rec.run(
                 &format!("undo: restore {}", m.layout.state_dir.display()),
                 |_| {
-                    b.restore(&m.layout)?;
+                    b.restore_through(&m.layout, links)?;
                     Ok((
                         (),
                         format!("{} entries byte-identical", b.manifest.entries.len()),

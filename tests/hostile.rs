@@ -209,6 +209,110 @@ fn backup_restore_refuses_paths_outside_the_state_dir() {
     up.assert_same("the gateway was not touched");
 }
 
+/// #2, through a link: a manifest that records a link `a` → outside plus a file `a/x` (or a link
+/// to an outside file with content) would, restored, write outside the state dir. Refused before
+/// anything is written unless that very link is in the state dir now; with it in place (the
+/// user's own link, as a `state/` on another disk is), the restore writes through it.
+#[test]
+fn backup_restore_refuses_a_link_that_leads_outside() {
+    use sha2::{Digest, Sha256};
+    let sb = unmanaged("2026.9.5");
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.6"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let dir = Path::new(doc["backup"].as_str().unwrap()).to_path_buf();
+    let id = dir.file_name().unwrap().to_string_lossy().to_string();
+    let outside = sb.dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("victim"), "original").unwrap();
+    let elsewhere = sb.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // The backed-up content the tampered entries point at, with matching checksums.
+    std::fs::create_dir_all(dir.join("files/a")).unwrap();
+    std::fs::write(dir.join("files/a/x"), "pwned").unwrap();
+    std::fs::write(dir.join("files/b"), "pwned").unwrap();
+    let sha = hex::encode(Sha256::digest(b"pwned"));
+    let mpath = dir.join("manifest.json");
+    let original: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    let out_s = outside.to_str().unwrap();
+    let victim = outside.join("victim");
+    let dir_link = vec![
+        serde_json::json!({"path": "a", "kind": "symlink", "mode": 493, "target": out_s}),
+        serde_json::json!({"path": "a/x", "kind": "file", "mode": 420, "size": 5, "sha256": sha}),
+    ];
+    let file_link = vec![serde_json::json!({
+        "path": "b", "kind": "symlink", "mode": 420, "size": 5, "sha256": sha,
+        "target": victim.to_str().unwrap()
+    })];
+    let restore = |extra: &[Value]| {
+        let mut m = original.clone();
+        m["entries"]
+            .as_array_mut()
+            .unwrap()
+            .extend(extra.iter().cloned());
+        std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+        let out = sb
+            .clawkit()
+            .args(["backups", "restore", &id, "--yes", "--json"])
+            .output()
+            .unwrap();
+        (out.status.code(), json_out(&out))
+    };
+    let up = support::witness(sb.port);
+    let state = sb.state_dir();
+    // A link to an outside directory, then a file through it; a link to an outside file with
+    // content; a link that is there but points elsewhere now.
+    std::os::unix::fs::symlink(&elsewhere, state.join("c")).unwrap();
+    let moved = vec![
+        serde_json::json!({"path": "c", "kind": "symlink", "mode": 493, "target": out_s}),
+        serde_json::json!({"path": "c/x", "kind": "file", "mode": 420, "size": 5, "sha256": sha}),
+    ];
+    std::fs::create_dir_all(dir.join("files/c")).unwrap();
+    std::fs::write(dir.join("files/c/x"), "pwned").unwrap();
+    for (entries, now) in [
+        (&dir_link, "there is no such link now"),
+        (&file_link, "there is no such link now"),
+        (&moved, "it links to"),
+    ] {
+        let (code, doc) = restore(entries);
+        assert_eq!(code, Some(6), "{doc:#}");
+        let err = doc["error"].as_str().unwrap();
+        let path = entries[0]["path"].as_str().unwrap();
+        assert!(
+            err.contains(&format!("{} as a link to", state.join(path).display()))
+                && err.contains(now),
+            "{doc:#}"
+        );
+        assert!(
+            doc["fix"].as_str().unwrap().contains("put it back"),
+            "{doc:#}"
+        );
+        assert!(!outside.join("x").exists(), "nothing written outside");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "original");
+        assert!(
+            std::fs::symlink_metadata(state.join("a")).is_err(),
+            "no link made"
+        );
+        assert!(
+            std::fs::symlink_metadata(state.join("b")).is_err(),
+            "no link made"
+        );
+        assert_eq!(std::fs::read_link(state.join("c")).unwrap(), elsewhere);
+        assert!(!elsewhere.join("x").exists());
+    }
+    up.assert_same("the gateway was not touched");
+    // The same backup with the link in place, as the user made it: restored through it.
+    std::fs::remove_file(state.join("c")).unwrap();
+    std::os::unix::fs::symlink(&outside, state.join("a")).unwrap();
+    let (code, doc) = restore(&dir_link);
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("x")).unwrap(),
+        "pwned",
+        "written through the link that is in place"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.6"));
+}
+
 /// #3: the state dir's disk cannot hold a backup: refused before the gateway is stopped.
 #[test]
 fn full_state_disk_is_refused_before_the_stop() {
@@ -304,6 +408,34 @@ fn symlinked_state_dir_is_backed_up_and_restored_through_the_link() {
     assert!(b.join("files/state/schema.json").exists());
 }
 
+/// #4, the config kept elsewhere (a dotfiles repo) behind a link: the new release rewrites the
+/// config by renaming a new file over it, so the link is gone when the undo restores. The undo
+/// puts the link back and the old content through it: clawkit saw that link itself, in the
+/// live state, when it made the change (the in-flight record says so).
+#[test]
+fn a_linked_config_replaced_by_the_failed_release_is_restored_through_its_link() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    let dotfiles = sb.dir.path().join("dotfiles/openclaw.json");
+    std::fs::create_dir_all(dotfiles.parent().unwrap()).unwrap();
+    let cfg = sb.state_dir().join("openclaw.json");
+    std::fs::rename(&cfg, &dotfiles).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, &cfg).unwrap();
+    sb.start_gateway();
+    let before = std::fs::read_to_string(&dotfiles).unwrap();
+    // 2026.10.1 migrates (its config write renames a new file over the link), then crashes.
+    let (code, doc, _) = update(&sb, &["--to", "2026.10.1", "--no-rehearsal"]);
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(
+        std::fs::read_link(&cfg).unwrap(),
+        dotfiles,
+        "the link is back"
+    );
+    assert_eq!(std::fs::read_to_string(&dotfiles).unwrap(), before);
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+}
+
 /// #5: the ssh session drops (SIGHUP) during the migration: the update is undone and the old
 /// gateway serves again; clawkit does not die with the terminal.
 #[test]
@@ -324,6 +456,69 @@ fn sighup_in_the_outage_window_undoes_to_a_running_gateway() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(json_out(&out)["error"].as_str().unwrap().contains("SIGHUP"));
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert_unlocked(&sb);
+}
+
+/// #5 with the terminal really gone: when an ssh session drops, clawkit's stdout and stderr
+/// are dead (every write fails) by the time SIGHUP arrives. Printing the notice must not kill
+/// the signal thread: the undo still ends with the old gateway serving (exit 4), and a second
+/// signal still aborts at once (exit 128 + 15), leaving the rest to `clawkit resume`.
+#[test]
+fn sighup_with_a_dead_terminal_still_undoes_and_hears_a_second_signal() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    // The old gateway takes 3 s to come up (its environment is kept on a relaunch): the undo is
+    // still waiting for it when the second signal comes.
+    sb.start_gateway_with(&[("FAKE_OPENCLAW_STARTUP_MS", "3000")], sb.port);
+    let before = state_hash(&sb.state_dir());
+    // A gateway process (the one the undo starts; a stopped one is gone or a zombie).
+    let gateway_process = || {
+        sb.processes().iter().any(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(12).any(|w| w == b"gateway\0run\0"))
+        })
+    };
+    // Spawned, then the terminal goes away in the outage window, then SIGHUP.
+    let hang_up = || {
+        let mut child = support::spawn(&sb, &["update", "--yes", "--json", "--to", "2026.10.9"]);
+        assert!(wait_for(Duration::from_secs(60), || sb
+            .startupz()
+            .is_none()));
+        std::thread::sleep(Duration::from_millis(300));
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        support::signal(&child, nix::sys::signal::SIGHUP);
+        child
+    };
+
+    let mut child = hang_up();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4), "undone to the old gateway");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert_unlocked(&sb);
+
+    let mut child = hang_up();
+    assert!(
+        wait_for(Duration::from_secs(30), gateway_process),
+        "the undo never started the old gateway"
+    );
+    support::signal(&child, nix::sys::signal::SIGTERM);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "the second signal was not heard: the signal thread died on the dead terminal"
+    );
+    // The old gateway the undo spawned comes up on its own; `resume` finds it and is done.
+    assert!(wait_for(Duration::from_secs(20), || running(&sb)
+        .as_deref()
+        == Some("2026.9.4")));
+    let out = sb.clawkit().args(["resume", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:#}", json_out(&out));
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
     assert_eq!(state_hash(&sb.state_dir()), before);
     assert_unlocked(&sb);
@@ -769,8 +964,51 @@ fn unreachable_registry_is_refused_quickly() {
     );
     assert_eq!(code, 6, "{doc:#}");
     assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached: http://127.0.0.1:9"),
+        "{doc:#}"
+    );
+    assert!(
         t.elapsed() < Duration::from_secs(10),
         "took {:?}",
         t.elapsed()
     );
+}
+
+/// #16, a registry that accepts connections and never answers (a blackhole, a proxy that
+/// hangs): refused before the stop, naming the registry and what to do. The bound on the time is
+/// a sanity check only (clawkit asks within 10 s in all; timing belongs to the benchmarks).
+#[test]
+fn silent_registry_is_refused_before_the_stop() {
+    let sb = unmanaged("2026.9.4");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Keep every connection open, say nothing.
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let registry = format!("http://127.0.0.1:{port}/");
+    let up = support::witness(sb.port);
+    for to in ["2026.9.5", "latest"] {
+        let t = Instant::now();
+        let (code, doc, _) = update(&sb, &["--to", to, "--registry", &registry]);
+        let took = t.elapsed();
+        assert_eq!(code, 6, "{doc:#}");
+        let err = doc["error"].as_str().unwrap();
+        assert!(
+            err.contains(&format!("127.0.0.1:{port}")) && err.contains("did not answer"),
+            "{doc:#}"
+        );
+        assert!(
+            doc["fix"].as_str().unwrap().contains("--registry"),
+            "{doc:#}"
+        );
+        assert!(took < Duration::from_secs(20), "took {took:?}");
+        up.assert_same("refused before the stop");
+    }
 }

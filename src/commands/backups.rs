@@ -128,6 +128,11 @@ fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printe
     b.verify().map_err(|e| {
         Failure::refused(format!("{e:#}")).with_fix("pick another backup: clawkit backups list")
     })?;
+    b.check_links(&snap.layout, &[]).map_err(|e| {
+        Failure::refused(format!("{e:#}")).with_fix(
+            "if that link is yours, put it back as the backup recorded it and retry; otherwise pick another backup: clawkit backups list",
+        )
+    })?;
     let has = |p: &str| b.manifest.entries.iter().any(|e| e.path == p);
     // The backup's era: from the release it was taken of (update backups record it), else files.
     let json_era_backup = match &b.manifest.from {

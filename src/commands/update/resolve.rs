@@ -2,7 +2,7 @@
 //! (for a tag) no younger than `min_release_age`. One `npm view` answers all of it: the manifest
 //! of the tag's version with the package's `dist-tags`, `versions` and publish `time`s.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -35,9 +35,9 @@ fn refuse(msg: String, fix: &str) -> Failure {
     Failure::refused(msg).with_fix(fix.to_string())
 }
 
-fn view(npm: &Npm, spec: &str, p: &Printer) -> Result<Value, Failure> {
+fn view(npm: &Npm, spec: &str, deadline: Instant, p: &Printer) -> Result<Value, Failure> {
     let step = p.step(&format!("resolve {spec}"));
-    match npm.view(spec, Duration::from_secs(30)) {
+    match npm.view(spec, deadline) {
         Ok(v) => {
             step.finish("ok", "");
             Ok(v)
@@ -48,7 +48,7 @@ fn view(npm: &Npm, spec: &str, p: &Printer) -> Result<Value, Failure> {
             let fix = if msg.contains("does not exist") || msg.contains("No match") {
                 "list the released versions and tags with: npm view openclaw versions dist-tags --json"
             } else {
-                "check the network or --registry, then retry"
+                "check the registry URL and the network, or pass --registry URL to ask another registry, then retry"
             };
             Err(refuse(format!("cannot resolve {spec}: {msg}"), fix))
         }
@@ -98,6 +98,9 @@ pub fn resolve(
     p: &Printer,
 ) -> Result<Resolved, Failure> {
     let pin = s.pin.value.as_ref();
+    // Every question below shares one deadline: all of them are answered within the budget.
+    let deadline = Instant::now() + crate::npm::REGISTRY_BUDGET;
+    let ask = |spec: &str| view(npm, spec, deadline, p);
     let (tag, asked) = match target {
         Some(Target::Version(v)) => {
             let spec = format!("{PACKAGE}@{v}");
@@ -107,7 +110,7 @@ pub fn resolve(
                     "change the pin (`clawkit config show` says where it is set) or pass --pin for this run",
                 ));
             }
-            let doc = view(npm, &spec, p)?;
+            let doc = ask(&spec)?;
             let to = version_of(&doc, &spec)?;
             let r = Resolved {
                 published_at: published_text(&doc, &to),
@@ -134,19 +137,19 @@ pub fn resolve(
     // a registry without a `beta` tag leaves `latest`.
     let beta = target.is_none() && s.channel.value == Channel::Beta;
     let doc = if beta {
-        let latest = view(npm, &format!("{PACKAGE}@latest"), p)?;
+        let latest = ask(&format!("{PACKAGE}@latest"))?;
         let beta_v = latest
             .pointer("/dist-tags/beta")
             .and_then(Value::as_str)
             .and_then(|v| v.parse::<Version>().ok());
         let latest_v = version_of(&latest, "openclaw@latest")?;
         match beta_v.filter(|b| b > &latest_v) {
-            Some(b) => view(npm, &format!("{PACKAGE}@{b}"), p)?,
+            Some(b) => ask(&format!("{PACKAGE}@{b}"))?,
             None => latest,
         }
     } else {
         let spec = format!("{PACKAGE}@{tag}");
-        match view(npm, &spec, p) {
+        match ask(&spec) {
             Ok(d) => d,
             Err(e) if tag != "latest" && e.message.contains("No match") => {
                 return Err(refuse(
@@ -222,7 +225,7 @@ pub fn resolve(
     match best {
         Some(b) if installed.is_none_or(|i| &b > i) => {
             let spec = format!("{PACKAGE}@{b}");
-            let d = view(npm, &spec, p)?;
+            let d = ask(&spec)?;
             r.published_at = published_text(&doc, &b);
             r.spec = spec;
             r.to = Some(b);
