@@ -21,6 +21,8 @@ pub struct Npm {
     pub registry: Option<String>,
     /// The registry npm's environment names (`npm_config_registry`), for messages only.
     env_registry: Option<String>,
+    /// How long the registry questions before a stop may take ([`registry_budget`]).
+    pub budget: Duration,
 }
 
 /// What a user may pass as `--to`: a version or a dist-tag.
@@ -108,8 +110,22 @@ pub fn run_install(cmd: &Cmd) -> Result<()> {
 
 /// How long the registry questions asked before an update's stop may take, all together: a
 /// registry that is unreachable or silent is refused within this (issue #13). The staging
-/// `npm install` is not one of them (see [`NPM_DEADLINE`]).
+/// `npm install` is not one of them (see [`NPM_DEADLINE`]). `CLAWKIT_REGISTRY_TIMEOUT`
+/// (seconds) changes it for a slow link: npm's timeout covers the body too, and OpenClaw's
+/// packument is about 1-2 MB compressed.
 pub const REGISTRY_BUDGET: Duration = Duration::from_secs(10);
+
+/// The longest `CLAWKIT_REGISTRY_TIMEOUT` honoured.
+const REGISTRY_BUDGET_MAX: Duration = Duration::from_secs(600);
+
+/// [`REGISTRY_BUDGET`], or `CLAWKIT_REGISTRY_TIMEOUT` seconds when `env` sets a valid one.
+pub fn registry_budget(env: &Env) -> Duration {
+    env.get("CLAWKIT_REGISTRY_TIMEOUT")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s).min(REGISTRY_BUDGET_MAX))
+        .unwrap_or(REGISTRY_BUDGET)
+}
 
 /// npm's own limits for a question that must be answered within `left`: two tries, each cut
 /// well under half of it, with a short pause between, so that npm gives up ("network timeout")
@@ -171,6 +187,7 @@ impl Npm {
             path: std::env::join_paths(dirs).ok(),
             registry,
             env_registry,
+            budget: registry_budget(env),
         }
     }
 
@@ -251,8 +268,8 @@ impl Npm {
 
     fn silent(&self) -> String {
         format!(
-            "the registry did not answer within {} s: {}",
-            REGISTRY_BUDGET.as_secs(),
+            "the registry did not answer within {} s: {} (on a slow link, allow more: CLAWKIT_REGISTRY_TIMEOUT=60)",
+            self.budget.as_secs(),
             self.registry_name()
         )
     }
@@ -638,6 +655,26 @@ pub fn read_tarball(path: &Path) -> Result<TarballFacts, crate::exit::Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_budget_follows_the_environment() {
+        let env = |v: &str| {
+            Env::from_pairs(vec![(
+                "CLAWKIT_REGISTRY_TIMEOUT".to_string(),
+                v.to_string(),
+            )])
+        };
+        assert_eq!(
+            registry_budget(&Env::from_pairs(Vec::<(String, String)>::new())),
+            REGISTRY_BUDGET
+        );
+        assert_eq!(registry_budget(&env("60")), Duration::from_secs(60));
+        assert_eq!(registry_budget(&env(" 45 ")), Duration::from_secs(45));
+        assert_eq!(registry_budget(&env("99999")), REGISTRY_BUDGET_MAX);
+        for bad in ["0", "-5", "ten", ""] {
+            assert_eq!(registry_budget(&env(bad)), REGISTRY_BUDGET, "{bad:?}");
+        }
+    }
 
     #[test]
     fn registry_failures_are_told_from_package_failures() {

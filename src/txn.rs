@@ -1045,6 +1045,28 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
             (Some(n), Some(root)) => Some(OpenClaw::new(n, root, env)),
             _ => None,
         };
+        // A gateway started just before the interruption may still be booting (a real OpenClaw
+        // takes 10-30 s): give it the undo's health deadline before judging, so that a resume
+        // right after the kill finishes forward instead of undoing a good update. The gate
+        // fails early when the process clawkit started died or systemd saw it crash.
+        for (i, m) in members.iter().enumerate().filter(|(_, m)| m.restart) {
+            if gateway::probe(&m.layout, m.port, None).state == gateway::State::Running {
+                continue;
+            }
+            let pid = started_pid(&record, i);
+            let _ = rec.run(
+                &format!(
+                    "resume: wait for the {} started before the interruption",
+                    m.label()
+                ),
+                |line| {
+                    Ok((
+                        (),
+                        steps::health_gate(env, m, UNDO_HEALTH_DEADLINE, pid, line, None)?,
+                    ))
+                },
+            );
+        }
         let serving = members
             .iter()
             .enumerate()
@@ -1152,6 +1174,11 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
         if last_pending_state.contains(&i) {
             continue; // the change that was running when clawkit died explains a difference
         }
+        if started_gateway(&record, i) {
+            // The gateway clawkit started writes its state from then on: a difference is its
+            // work, and the undo below keeps it in the safety backup first.
+            continue;
+        }
         let now = backup::fingerprint(&m.layout).ok();
         let serving = gateway::probe(&m.layout, m.port, None).up();
         if now.as_deref() != Some(fp.as_str()) {
@@ -1253,4 +1280,21 @@ pub fn resume_pending(
         out.push(resume(env, p, one)?);
     }
     Ok(Some(out))
+}
+
+/// Whether the record holds a start of member `i`'s gateway that was not undone: done, or
+/// logged and interrupted in its health gate (the gateway was spawned and may be writing).
+fn started_gateway(record: &Record, i: usize) -> bool {
+    record
+        .changes
+        .iter()
+        .any(|l| !l.undone && matches!(l.change, Change::Start { member, .. } if member == i))
+}
+
+/// The pid clawkit spawned when it started member `i`'s gateway (unmanaged gateways).
+fn started_pid(record: &Record, i: usize) -> Option<u32> {
+    record.changes.iter().find_map(|l| match l.change {
+        Change::Start { member, pid } if member == i && !l.undone => pid,
+        _ => None,
+    })
 }

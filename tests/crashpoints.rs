@@ -378,3 +378,38 @@ fn repair_lock_at_every_boundary() {
     let cells = matrix("repair lock", setup, "2026.9.5", "2026.9.5", 2);
     write_table(&cells);
 }
+
+/// SIGKILL while the health gate waits for a gateway that takes seconds to boot (a real
+/// OpenClaw takes 10-30 s), then an immediate `clawkit resume`: the resume waits for the gateway
+/// clawkit had started and finishes forward, instead of judging it down and undoing a good
+/// update (which it did: exit 4, `rolled-back`).
+#[test]
+fn resume_waits_for_a_gateway_still_booting_after_the_kill() {
+    let sb = support::unmanaged_with("2026.9.4", &[("FAKE_OPENCLAW_STARTUP_MS", "6000")]);
+    let child = support::spawn(&sb, &["update", "--to", "2026.9.5", "--yes", "--json"]);
+    let record = support::install_record(&sb);
+    assert!(
+        support::wait_for(std::time::Duration::from_secs(60), || {
+            support::record_changes(&record).last().map(String::as_str) == Some("start…")
+        }),
+        "the update never reached its start: {:?}",
+        support::record_changes(&record)
+    );
+    // In the health gate: the gateway was spawned and is booting.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    support::signal(&child, nix::sys::signal::Signal::SIGKILL);
+    let _ = child.wait_with_output();
+    assert_ne!(
+        running(&sb).as_deref(),
+        Some("2026.9.5"),
+        "the gateway must still be booting when the resume starts"
+    );
+    let (code, doc) = cli(&sb, &["resume"]);
+    assert_eq!(
+        (code, doc["outcome"].as_str()),
+        (0, Some("completed")),
+        "{doc:#}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
+    assert!(!record.exists());
+}

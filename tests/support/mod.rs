@@ -561,10 +561,15 @@ pub fn cli_version(sb: &Sandbox) -> String {
 
 /// A sandbox with `version` installed and its gateway running unmanaged.
 pub fn unmanaged(version: &str) -> Sandbox {
+    unmanaged_with(version, &[])
+}
+
+/// `unmanaged`, the gateway started with `env` added to its environment.
+pub fn unmanaged_with(version: &str, env: &[(&str, &str)]) -> Sandbox {
     let sb = Sandbox::new();
     sb.install(version);
     sb.config();
-    sb.start_gateway();
+    sb.start_gateway_with(env, sb.port);
     sb
 }
 

@@ -99,7 +99,7 @@ pub fn resolve(
 ) -> Result<Resolved, Failure> {
     let pin = s.pin.value.as_ref();
     // Every question below shares one deadline: all of them are answered within the budget.
-    let deadline = Instant::now() + crate::npm::REGISTRY_BUDGET;
+    let deadline = Instant::now() + npm.budget;
     let ask = |spec: &str| view(npm, spec, deadline, p);
     let (tag, asked) = match target {
         Some(Target::Version(v)) => {
