@@ -494,3 +494,40 @@ fn ctrl_c_during_the_undo_finishes_it() {
     assert_eq!(state_hash(&sb.state_dir()), before);
     assert_unlocked(&sb);
 }
+
+/// Issue 13 #5, for SIGTERM (a service manager, `kill`, a container stop): in the outage window it
+/// is handled like Ctrl-C and SIGHUP: the migration is cut short, every change undone, and the old
+/// gateway verified serving again.
+#[test]
+fn sigterm_in_the_outage_window_undoes_to_a_running_gateway() {
+    let sb = unmanaged("2026.9.4");
+    let before = state_hash(&sb.state_dir());
+    let child = spawn_update(&sb, &["--to", "2026.10.9"]);
+    let record = install_record(&sb);
+    // The (slow) migration runs: the record shows a pending state change.
+    assert!(wait_for(Duration::from_secs(60), || record_changes(
+        &record
+    )
+    .last()
+    .is_some_and(|c| c == "state…")));
+    std::thread::sleep(Duration::from_millis(300));
+    support::signal(&child, nix::sys::signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("SIGTERM received: undoing the changes so the gateway is not left stopped"),
+        "{err}"
+    );
+    let doc = json_out(&out);
+    assert_eq!(doc["outcome"], "rolled-back", "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("SIGTERM"),
+        "{doc:#}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert!(!record.exists(), "no in-flight record is left");
+    assert_unlocked(&sb);
+}
