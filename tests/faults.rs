@@ -531,3 +531,69 @@ fn sigterm_in_the_outage_window_undoes_to_a_running_gateway() {
     assert!(!record.exists(), "no in-flight record is left");
     assert_unlocked(&sb);
 }
+
+/// Issue 14 item 1: "a second Ctrl-C aborts and says what it left". The first SIGINT arrives while
+/// a crashed update is being undone, the second while the undo waits for the old gateway to come
+/// back: clawkit exits at once (128 + the signal, the README's exit codes), names what is really
+/// left (the package and the state are already back), and the record stays: `status` reports the
+/// interrupted update and `clawkit resume`, run at once, finishes it.
+#[test]
+fn a_second_signal_during_the_undo_aborts_and_says_what_it_left() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    // The old gateway takes 6 s to become healthy: the undo's restart of it is a wide window.
+    sb.start_gateway_with(&[("FAKE_OPENCLAW_STARTUP_MS", "6000")], sb.port);
+    let before = state_hash(&sb.state_dir());
+    let child = spawn_update(&sb, &["--to", "2026.10.1", "--no-rehearsal"]);
+    let journal = sb.state_dir().join("clawkit/journal.jsonl");
+    assert!(wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"undoing\""))
+    }));
+    support::sigint(&child);
+    // The crashed 2026.10.1 never listens: a gateway answering `starting` is the old one that the
+    // undo restarted.
+    assert!(wait_for(Duration::from_secs(60), || sb
+        .startupz()
+        .is_some_and(|v| v["status"] == "starting")));
+    support::sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "128 + SIGINT: {err}");
+    assert!(err.contains("aborted by a second signal"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "Left behind: the gateway on port {} may be stopped.",
+            sb.port
+        )),
+        "{err}"
+    );
+    // What the undo had already put back is not claimed to be left.
+    assert!(!err.contains("holds the new package"), "{err}");
+    assert!(!err.contains("the state was changed"), "{err}");
+    assert!(err.contains("`clawkit resume`"), "{err}");
+    let record = install_record(&sb);
+    assert!(record.exists(), "the record stays for `clawkit resume`");
+    let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    let doc = json_out(&status);
+    assert_eq!(status.status.code(), Some(3), "{doc:#}");
+    assert_eq!(doc["verdict"], "interrupted", "{doc:#}");
+    assert_eq!(doc["interrupted"][0]["command"], "update", "{doc:#}");
+    assert!(
+        doc["fix"].as_str().unwrap().contains("clawkit resume"),
+        "{doc:#}"
+    );
+    // Resumed at once, while the old gateway is still starting.
+    let out = sb.clawkit().args(["resume", "--json"]).output().unwrap();
+    let doc = json_out(&out);
+    assert!(
+        matches!(out.status.code(), Some(0 | 4)),
+        "{doc:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert!(!record.exists());
+    assert_unlocked(&sb);
+}
