@@ -597,3 +597,102 @@ fn a_second_signal_during_the_undo_aborts_and_says_what_it_left() {
     assert!(!record.exists());
     assert_unlocked(&sb);
 }
+
+/// Issue 14 item 1, for an operation other than `update`: `reset devices` is SIGKILLed after it
+/// stopped the gateway and removed the device state. `status` and `doctor` name the interrupted
+/// `reset devices`, and the next mutating command (`repair lock` here) first finishes its undo:
+/// the device state comes back byte for byte and the gateway serves again.
+#[test]
+fn sigkill_of_reset_devices_is_named_and_undone_by_the_next_command() {
+    let sb = unmanaged("2026.7.1");
+    // The CLI pairs itself: there are devices and an identity to remove.
+    let call = Command::new("node")
+        .arg(sb.prefix.join("bin/openclaw"))
+        .args(["gateway", "call", "status", "--json"])
+        .env_clear()
+        .envs(sb.env())
+        .output()
+        .unwrap();
+    assert!(call.status.success());
+    let before = state_hash(&sb.state_dir());
+    assert!(sb.state_dir().join("devices/paired.json").exists());
+    // Boundary 6: stop, backup and the removal of the device state are all done.
+    let out = sb
+        .clawkit()
+        .env("CLAWKIT_TEST_FAULT", "sigkill@6")
+        .args(["reset", "devices", "--yes"])
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(9), "{out:?}");
+    let record = support::profile_record(&sb);
+    assert_eq!(
+        record_changes(&record),
+        ["stop", "backup", "state"],
+        "killed with the device state removed"
+    );
+    assert!(!sb.state_dir().join("devices").exists());
+    assert!(running(&sb).is_none(), "the gateway is down after the kill");
+
+    let status = sb.clawkit().args(["status", "--json"]).output().unwrap();
+    let doc = json_out(&status);
+    assert_eq!(status.status.code(), Some(3), "{doc:#}");
+    assert_eq!(doc["verdict"], "interrupted", "{doc:#}");
+    assert_eq!(doc["interrupted"][0]["command"], "reset devices", "{doc:#}");
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("`clawkit reset devices`"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["fix"], "clawkit resume", "{doc:#}");
+    let text = sb.clawkit().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        text.contains("`clawkit reset devices`") && text.contains("was interrupted"),
+        "{text}"
+    );
+    let doctor = json_out(&sb.clawkit().args(["doctor", "--json"]).output().unwrap());
+    let check = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "interrupted")
+        .unwrap_or_else(|| panic!("no interrupted check: {doctor:#}"))
+        .clone();
+    assert_eq!(check["status"], "fail", "{check:#}");
+    assert_eq!(check["evidence"]["command"], "reset devices", "{check:#}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("`clawkit reset devices`"),
+        "{check:#}"
+    );
+    assert!(
+        check["fix"].as_str().unwrap().contains("clawkit resume"),
+        "{check:#}"
+    );
+
+    // The next mutating command finishes the undo first.
+    let out = sb.clawkit().args(["repair", "lock"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("an earlier `clawkit reset devices`")
+            && err.contains("the interrupted `clawkit reset devices` was undone"),
+        "{err}"
+    );
+    assert_eq!(running(&sb).as_deref(), Some("2026.7.1"));
+    assert_eq!(
+        state_hash(&sb.state_dir()),
+        before,
+        "the device state is back"
+    );
+    assert!(!record.exists());
+    let status = json_out(&sb.clawkit().args(["status", "--json"]).output().unwrap());
+    assert_eq!(status["verdict"], "ok", "{status:#}");
+    assert_eq!(status["interrupted"], serde_json::json!([]));
+    assert_unlocked(&sb);
+}
