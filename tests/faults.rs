@@ -696,3 +696,62 @@ fn sigkill_of_reset_devices_is_named_and_undone_by_the_next_command() {
     assert_eq!(status["interrupted"], serde_json::json!([]));
     assert_unlocked(&sb);
 }
+
+/// Issue 13 #3, the other half: a backup that fails half-way (after the stop) is deleted before
+/// the gateway is started again, so it never starves the gateway of disk. Provoked without root:
+/// the last entry of the state dir is a link to `/proc/self/mem`, which reads as EIO, so the copy
+/// fails after the config and a session file were copied.
+#[test]
+fn a_backup_failing_half_way_is_removed_before_the_restart() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    let sessions = sb.state_dir().join("agents/main/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    std::fs::write(sessions.join("s1.jsonl"), vec![b'x'; 256 * 1024]).unwrap();
+    std::os::unix::fs::symlink("/proc/self/mem", sb.state_dir().join("zz-unreadable")).unwrap();
+    sb.start_gateway();
+    let before = state_hash(&sb.state_dir());
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--no-rehearsal"]);
+    assert_eq!(code, 4, "{doc:#}");
+    let names: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    let backup = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().starts_with("back up"))
+        .unwrap_or_else(|| panic!("no backup step: {doc:#}"));
+    assert_eq!(backup["status"], "failed", "{doc:#}");
+    let error = doc["error"].as_str().unwrap();
+    assert!(
+        error.contains("cannot back up") && error.contains("zz-unreadable"),
+        "{doc:#}"
+    );
+    assert!(
+        error.contains("the backup failed and its partial copy") && error.contains("was removed"),
+        "{doc:#}"
+    );
+    // The gateway was stopped first (the failure is inside the outage), then started again.
+    let stop = names.iter().position(|n| n.starts_with("stop")).unwrap();
+    let back_up = names.iter().position(|n| n.starts_with("back up")).unwrap();
+    let restart = names
+        .iter()
+        .position(|n| n.starts_with("undo: start"))
+        .unwrap_or_else(|| panic!("{names:?}"));
+    assert!(stop < back_up && back_up < restart, "{names:?}");
+    let backups = sb.state_dir().join("clawkit/backups");
+    let left: Vec<_> = std::fs::read_dir(&backups)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "the partial backup is gone: {left:?}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert!(!install_record(&sb).exists());
+    assert_unlocked(&sb);
+}
