@@ -393,54 +393,159 @@ fn in_place_update_and_its_rollback() {
     assert_eq!(state_hash(&sb.state_dir()), before);
 }
 
-/// Hostile arguments are refused before any program runs.
+/// Hostile arguments are refused before anything runs: each argument-shaped error is a usage
+/// error (exit 2) from the argument parser, before the snapshot, the lock or the resume of an
+/// interrupted operation; only a request that is well formed but wrong for this machine gets as
+/// far as the preflight (exit 6). An interrupted operation waits throughout, so a check that
+/// moved behind the resume would change its record and the journal.
 #[test]
 fn hostile_arguments_are_refused() {
     use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::ExitStatusExt;
     let sb = unmanaged("2026.9.4");
+    // An interrupted `reset devices`, killed once its stop was logged (the gateway still runs):
+    // any mutating command would resume it first.
+    let out = sb
+        .clawkit()
+        .env("CLAWKIT_TEST_FAULT", "sigkill@1")
+        .args(["reset", "devices", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(9), "{out:?}");
+    let record = support::profile_record(&sb);
+    assert_eq!(record_changes(&record), ["stop…"]);
+    let record_before = std::fs::read(&record).unwrap();
+    let journal = sb.state_dir().join("clawkit/journal.jsonl");
+    let journal_before = std::fs::read(&journal).unwrap();
     let long = "9".repeat(10_000);
     let non_utf8 = std::ffi::OsStr::from_bytes(b"/tmp/\xff\xfe/openclaw.tgz");
-    let cases: Vec<Vec<std::ffi::OsString>> = vec![
-        vec!["update".into(), "--to".into(), "`reboot`".into()],
-        vec!["update".into(), "--to".into(), "latest && curl x".into()],
-        vec!["update".into(), "--to".into(), long.clone().into()],
-        vec!["update".into(), "--package".into(), "; rm -rf /".into()],
-        vec!["update".into(), "--package".into(), non_utf8.into()],
-        vec![
-            "update".into(),
-            "--prefix".into(),
-            non_utf8.into(),
-            "--to".into(),
-            "2026.9.5".into(),
-        ],
-        vec!["status".into(), "--profile".into(), "$(id)".into()],
-        vec!["doctor".into(), "--profile".into(), long.clone().into()],
-        vec!["rollback".into(), "--to".into(), "../../etc".into()],
-        vec![
-            "backups".into(),
-            "restore".into(),
-            "../../../etc/passwd".into(),
-            "--yes".into(),
-        ],
+    let empty_prefix = sb.dir.path().join("empty-prefix");
+    std::fs::create_dir_all(&empty_prefix).unwrap();
+    let os = |v: &[&std::ffi::OsStr]| v.iter().map(|a| a.to_os_string()).collect::<Vec<_>>();
+    let s = |a: &'static str| std::ffi::OsStr::new(a);
+    // (arguments, the exact exit code, what the refusal must name: the value at fault)
+    let cases: Vec<(Vec<std::ffi::OsString>, i32, &str)> = vec![
+        (
+            os(&[s("update"), s("--to"), s("`reboot`"), s("--yes")]),
+            2,
+            "--to",
+        ),
+        (
+            os(&[s("update"), s("--to"), s("latest && curl x"), s("--yes")]),
+            2,
+            "--to",
+        ),
+        (
+            os(&[s("update"), s("--to"), long.as_ref(), s("--yes")]),
+            2,
+            "--to",
+        ),
+        (
+            os(&[s("update"), s("--package"), s("; rm -rf /"), s("--yes")]),
+            2,
+            "--package",
+        ),
+        (
+            os(&[s("update"), s("--package"), non_utf8, s("--yes")]),
+            2,
+            "invalid UTF-8",
+        ),
+        (
+            os(&[
+                s("update"),
+                s("--prefix"),
+                non_utf8,
+                s("--to"),
+                s("2026.9.5"),
+                s("--yes"),
+            ]),
+            2,
+            "invalid UTF-8",
+        ),
+        (
+            os(&[s("status"), s("--profile"), s("$(id)")]),
+            2,
+            "--profile",
+        ),
+        (
+            os(&[s("doctor"), s("--profile"), long.as_ref()]),
+            2,
+            "--profile",
+        ),
+        (
+            os(&[s("rollback"), s("--to"), s("../../etc"), s("--yes")]),
+            2,
+            "--to",
+        ),
+        (
+            os(&[
+                s("backups"),
+                s("restore"),
+                s("../../../etc/passwd"),
+                s("--yes"),
+            ]),
+            2,
+            "no backup has an id starting with",
+        ),
+        // Well formed, but no backup has it: still a usage error, still before the resume.
+        (
+            os(&[
+                s("backups"),
+                s("restore"),
+                s("20990101T000000Z"),
+                s("--yes"),
+            ]),
+            2,
+            "no backup has an id starting with",
+        ),
     ];
     let up = support::witness(sb.port);
-    for args in cases {
-        let out = sb.clawkit().args(&args).arg("--yes").output().unwrap();
+    for (args, want, names) in cases {
+        let out = sb.clawkit().args(&args).output().unwrap();
         let code = out.status.code().unwrap();
-        assert!(
-            matches!(code, 2 | 6),
-            "{args:?}: exit {code}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code, want, "{args:?}: {err}");
+        assert!(err.contains(names), "{args:?}: names {names}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(
             err.len() < 4000,
             "{args:?}: the message echoes the whole value"
         );
+        assert!(
+            std::fs::read(&record).is_ok_and(|r| r == record_before),
+            "{args:?}: the interrupted operation was resumed: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&journal).unwrap(),
+            journal_before,
+            "{args:?}: nothing journalled"
+        );
     }
     up.assert_same("no command touched the gateway");
+    // Well formed, but this prefix holds no OpenClaw: only the preflight can tell (exit 6), and
+    // (as every mutating command does) it resumed the interrupted operation first.
+    let prefix = empty_prefix.as_os_str();
+    let out = sb
+        .clawkit()
+        .args(os(&[
+            s("update"),
+            s("--prefix"),
+            prefix,
+            s("--to"),
+            s("2026.9.5"),
+            s("--yes"),
+        ]))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!empty_prefix.join("lib/node_modules/openclaw").exists());
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
+    assert_eq!(cli_version(&sb), "2026.9.4");
 }
 
 /// Fault 12: Ctrl-C while the gateway is being stopped: the stop completes (half-stopped is the
