@@ -10,6 +10,7 @@
 //! | 5 | another clawkit operation holds the lock |
 //! | 6 | refused before changing anything (preflight) |
 //! | 7 | an update is available (`update --check` only) |
+//! | 128+N | aborted by a second signal N (see [`crate::signals`]); `clawkit resume` finishes |
 
 use std::fmt;
 
@@ -42,7 +43,9 @@ Exit codes (the same for every command):
   4  update failed and was rolled back; the previous version is verified running
   5  another clawkit operation holds the lock
   6  refused before changing anything
-  7  an update is available (update --check only)";
+  7  an update is available (update --check only)
+  128+N  aborted by a second signal N (130 for Ctrl-C) while undoing: the message says
+         what is left, `clawkit resume` finishes the undo";
 
 /// An expected failure that maps to a specific exit code. Carried through `anyhow::Error` and
 /// recovered in `main` by downcasting; anything else is exit 1.

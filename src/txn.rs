@@ -486,6 +486,7 @@ impl<'a> Txn<'a> {
             &self.members,
             &mut self.record,
             &self.path,
+            Some(&self.interrupt),
         );
         if let Some(t) = self.outage_start {
             self.outage_ms = Some(t.elapsed().as_millis() as u64);
@@ -857,8 +858,15 @@ fn undo_one(
             }
             let want = r.versions_before.get(*member).cloned().flatten();
             let up_now = gateway::Startup::ready(m.port, Duration::from_millis(800)).0;
+            // A gateway of this state dir already booting (started by an undo that a second
+            // signal cut short): wait for that one instead of starting another on its port.
+            let booting = (!up_now).then(|| booting_gateway(m)).flatten();
             let spawned = if up_now {
                 None
+            } else if let Some(pid) = booting {
+                rec.run(&format!("undo: start {}", m.label()), |_| {
+                    Ok((Some(pid), format!("already starting (pid {pid})")))
+                })?
             } else {
                 rec.run(&format!("undo: start {}", m.label()), |_| {
                     let pid = steps::start(env, m)?;
@@ -885,14 +893,31 @@ fn undo_one(
     Ok(())
 }
 
+/// The pid of `m`'s own gateway when it is listening on its port but not ready yet: the live
+/// owner of its state dir's lock, which the port's listener is (or descends from).
+fn booting_gateway(m: &Member) -> Option<u32> {
+    let gw = gateway::probe(&m.layout, m.port, None);
+    if gw.state != gateway::State::Starting {
+        return None;
+    }
+    let listener = proc::listener_pid(m.port)?;
+    gw.locks
+        .iter()
+        .filter(|l| !l.stale && l.port.is_none_or(|p| p == m.port))
+        .filter_map(|l| l.pid)
+        .find(|p| proc::alive(*p) && proc::descends_from(listener, *p))
+}
+
 /// Undoes every change not undone yet, newest first. Stops at the first undo that fails (later
-/// ones would act on an inconsistent install); the record keeps what is left.
+/// ones would act on an inconsistent install); the record keeps what is left, and so does
+/// `interrupt`'s note (what a second signal reports as left behind).
 fn undo_all(
     env: &Env,
     rec: &mut Recorder,
     members: &[Member],
     r: &mut Record,
     path: &Path,
+    interrupt: Option<&Interrupt>,
 ) -> Result<()> {
     for i in (0..r.changes.len()).rev() {
         if r.changes[i].undone {
@@ -913,6 +938,9 @@ fn undo_all(
             }
         }
         let _ = r.write(path);
+        if let Some(i) = interrupt {
+            i.set_note(Some(r.left_behind(path)));
+        }
         result?;
     }
     Ok(())
@@ -1214,7 +1242,7 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
             }
         }
     }
-    let result = undo_all(env, &mut rec, &members, &mut record, &path);
+    let result = undo_all(env, &mut rec, &members, &mut record, &path, None);
     match result {
         Ok(()) => {
             let _ = std::fs::remove_file(&path);

@@ -17,6 +17,10 @@ use support::{assert_unlocked, json_out, running, state_hash, Sandbox};
 
 type Setup = fn() -> (Sandbox, Vec<String>);
 
+/// What a completed run leaves: checks the operation's result in the state (for `update`, what
+/// the fake release's migration writes) and its journal entry.
+type Done = fn(&Sandbox, &str);
+
 struct Cell {
     command: &'static str,
     boundary: u32,
@@ -67,15 +71,17 @@ fn boundary_name(sb: &Sandbox) -> String {
 }
 
 /// Checks the end state of one cell: a serving gateway on the right version, the state as before
-/// (unless the operation completed), no record, free locks, a final journal entry.
+/// (or, when the operation completed, its result: `completed`), no record, free locks, a final
+/// journal entry.
 fn check_end(
     sb: &Sandbox,
     where_: &str,
     before: &[(String, u32, String)],
-    forward: bool,
+    completed: Option<Done>,
     version_before: &str,
     version_after: &str,
 ) {
+    let forward = completed.is_some();
     let want = if forward {
         version_after
     } else {
@@ -126,12 +132,13 @@ fn check_end(
             clawkit::proc::listener_pid(sb.port)
         );
     }
-    if !forward {
-        assert_eq!(
+    match completed {
+        Some(done) => done(sb, where_),
+        None => assert_eq!(
             state_hash(&sb.state_dir()),
             before,
             "{where_}: state must be byte-identical"
-        );
+        ),
     }
     assert!(
         !support::install_record(sb).exists() && !support::profile_record(sb).exists(),
@@ -147,6 +154,33 @@ fn check_end(
     );
 }
 
+/// The newest journal entry is `command`'s, finished with one of `outcomes`.
+fn journal_says(sb: &Sandbox, where_: &str, command: &str, outcomes: &[&str]) {
+    let (_, history) = cli(sb, &["history"]);
+    let e = &history["entries"][0];
+    assert_eq!(
+        e["command"], command,
+        "{where_}: the journal entry: {history:#}"
+    );
+    assert!(
+        e["outcome"].as_str().is_some_and(|o| outcomes.contains(&o)),
+        "{where_}: the journal entry says it completed ({outcomes:?}): {e:#}"
+    );
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_default()).unwrap_or(Value::Null)
+}
+
+/// A value a setup keeps for its `done` check, beside the sandbox's HOME.
+fn keep(sb: &Sandbox, name: &str, v: Value) {
+    std::fs::write(sb.dir.path().join(name), v.to_string()).unwrap();
+}
+
+fn kept(sb: &Sandbox, name: &str) -> Value {
+    read_json(&sb.dir.path().join(name))
+}
+
 /// Runs `command` with the fault at every boundary, SIGKILL (+ resume) then SIGINT, and checks
 /// each end state.
 fn matrix(
@@ -155,6 +189,7 @@ fn matrix(
     version_before: &str,
     version_after_commit: &str,
     min_boundaries: usize,
+    done: Done,
 ) -> Vec<Cell> {
     let mut cells = Vec::new();
     for n in 1..=30u32 {
@@ -190,7 +225,7 @@ fn matrix(
             &sb,
             &format!("{where_} ({at}, {outcome})"),
             &before,
-            outcome == "completed",
+            (outcome == "completed").then_some(done),
             version_before,
             version_after_commit,
         );
@@ -222,7 +257,7 @@ fn matrix(
                 &sb,
                 &where_,
                 &before,
-                true,
+                Some(done),
                 version_before,
                 version_after_commit,
             );
@@ -246,7 +281,7 @@ fn matrix(
                 &sb,
                 &shown,
                 &before,
-                false,
+                None,
                 version_before,
                 version_after_commit,
             );
@@ -300,7 +335,22 @@ fn update_at_every_boundary() {
             ],
         )
     }
-    let cells = matrix("update", setup, "2026.9.4", "2026.9.5", 10);
+    /// Migrated by 2026.9.5's `doctor --fix`: its schema and the config stamped with its version.
+    fn done(sb: &Sandbox, where_: &str) {
+        assert_eq!(
+            read_json(&sb.state_dir().join("state/schema.json")),
+            serde_json::json!({"state": 18}),
+            "{where_}: the state is migrated to 2026.9.5's schema"
+        );
+        assert_eq!(
+            read_json(&sb.state_dir().join("openclaw.json"))["meta"]["lastTouchedVersion"],
+            "2026.9.5",
+            "{where_}: the config was migrated by 2026.9.5"
+        );
+        assert_eq!(support::cli_version(sb), "2026.9.5", "{where_}");
+        journal_says(sb, where_, "update", &["updated"]);
+    }
+    let cells = matrix("update", setup, "2026.9.4", "2026.9.5", 10, done);
     write_table(&cells);
 }
 
@@ -308,11 +358,26 @@ fn update_at_every_boundary() {
 fn rollback_at_every_boundary() {
     fn setup() -> (Sandbox, Vec<String>) {
         let sb = support::unmanaged("2026.9.4");
+        keep(
+            &sb,
+            "state-of-2026.9.4",
+            serde_json::json!(state_hash(&sb.state_dir())),
+        );
         let (code, doc) = cli(&sb, &["update", "--to", "2026.9.5", "--yes"]);
         assert_eq!(code, 0, "{doc:#}");
         (sb, vec!["rollback".into(), "--yes".into()])
     }
-    let cells = matrix("rollback", setup, "2026.9.5", "2026.9.4", 10);
+    /// The state 2026.9.4 had before the update (its backup, restored), on 2026.9.4's package.
+    fn done(sb: &Sandbox, where_: &str) {
+        assert_eq!(
+            serde_json::json!(state_hash(&sb.state_dir())),
+            kept(sb, "state-of-2026.9.4"),
+            "{where_}: the state is 2026.9.4's again"
+        );
+        assert_eq!(support::cli_version(sb), "2026.9.4", "{where_}");
+        journal_says(sb, where_, "rollback", &["rolled-back", "done"]);
+    }
+    let cells = matrix("rollback", setup, "2026.9.5", "2026.9.4", 10, done);
     write_table(&cells);
 }
 
@@ -321,9 +386,27 @@ fn repair_pairing_at_every_boundary() {
     fn setup() -> (Sandbox, Vec<String>) {
         let sb = support::unmanaged("2026.7.1");
         assert!(fake_cli_call(&sb), "the CLI pairs itself");
+        let paired = read_json(&sb.state_dir().join("devices/paired.json"));
+        assert!(paired.as_object().is_some_and(|p| !p.is_empty()));
+        keep(&sb, "paired-before", paired);
         (sb, vec!["repair".into(), "pairing".into(), "--yes".into()])
     }
-    let cells = matrix("repair pairing", setup, "2026.7.1", "2026.7.1", 8);
+    /// The paired-devices table was cleared (the old tokens are gone) and the CLI pairs again.
+    fn done(sb: &Sandbox, where_: &str) {
+        assert_ne!(
+            read_json(&sb.state_dir().join("devices/paired.json")),
+            kept(sb, "paired-before"),
+            "{where_}: the paired devices were cleared"
+        );
+        assert!(fake_cli_call(sb), "{where_}: the CLI pairs again");
+        journal_says(
+            sb,
+            where_,
+            "repair pairing",
+            &["repaired", "restarted", "done"],
+        );
+    }
+    let cells = matrix("repair pairing", setup, "2026.7.1", "2026.7.1", 8, done);
     write_table(&cells);
 }
 
@@ -334,7 +417,17 @@ fn reset_devices_at_every_boundary() {
         assert!(fake_cli_call(&sb), "the CLI pairs itself");
         (sb, vec!["reset".into(), "devices".into(), "--yes".into()])
     }
-    let cells = matrix("reset devices", setup, "2026.7.1", "2026.7.1", 8);
+    /// Every device and the CLI's identity are gone.
+    fn done(sb: &Sandbox, where_: &str) {
+        for d in ["devices", "identity"] {
+            assert!(
+                !sb.state_dir().join(d).exists(),
+                "{where_}: {d}/ was removed"
+            );
+        }
+        journal_says(sb, where_, "reset devices", &["reset", "done"]);
+    }
+    let cells = matrix("reset devices", setup, "2026.7.1", "2026.7.1", 8, done);
     write_table(&cells);
 }
 
@@ -352,7 +445,16 @@ fn backups_restore_at_every_boundary() {
             vec!["backups".into(), "restore".into(), id, "--yes".into()],
         )
     }
-    let cells = matrix("backups restore", setup, "2026.9.5", "2026.9.5", 8);
+    /// The state of the backup: the file written after it is gone.
+    fn done(sb: &Sandbox, where_: &str) {
+        assert!(
+            !sb.state_dir().join("notes.txt").exists(),
+            "{where_}: the backup was restored"
+        );
+        assert!(sb.state_dir().join("openclaw.json").exists(), "{where_}");
+        journal_says(sb, where_, "backups restore", &["restored", "done"]);
+    }
+    let cells = matrix("backups restore", setup, "2026.9.5", "2026.9.5", 8, done);
     write_table(&cells);
 }
 
@@ -373,9 +475,23 @@ fn repair_lock_at_every_boundary() {
             r#"{"pid": 999999, "port": 1}"#,
         )
         .unwrap();
+        keep(
+            &sb,
+            "stale-lock",
+            serde_json::json!(dir.join(layout.config_lock_name())),
+        );
         (sb, vec!["repair".into(), "lock".into()])
     }
-    let cells = matrix("repair lock", setup, "2026.9.5", "2026.9.5", 2);
+    /// The stale lock is gone.
+    fn done(sb: &Sandbox, where_: &str) {
+        let lock = kept(sb, "stale-lock");
+        assert!(
+            !std::path::Path::new(lock.as_str().unwrap()).exists(),
+            "{where_}: the stale lock was removed"
+        );
+        journal_says(sb, where_, "repair lock", &["removed", "done"]);
+    }
+    let cells = matrix("repair lock", setup, "2026.9.5", "2026.9.5", 2, done);
     write_table(&cells);
 }
 

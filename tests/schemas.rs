@@ -393,7 +393,10 @@ fn update_and_every_transaction_in_success_and_failure() {
         0,
     );
 
-    // Held locks: every mutating command says `locked` in its own document.
+    // Held locks: every mutating command says `locked` in its own document (a restore of a
+    // backup that exists: an id that names none is a usage error before the lock).
+    let listed = check(&sb, "backups-list", &["backups", "list"], 0);
+    let existing = listed["backups"][0]["id"].as_str().unwrap().to_string();
     {
         let _held = support::hold_lock(&sb.state_dir().join("clawkit"));
         for (name, args) in [
@@ -402,7 +405,10 @@ fn update_and_every_transaction_in_success_and_failure() {
             ("repair-lock", &["repair", "lock"]),
             ("repair-pairing", &["repair", "pairing", "--yes"]),
             ("reset-devices", &["reset", "devices", "--yes"]),
-            ("backups-restore", &["backups", "restore", "x", "--yes"]),
+            (
+                "backups-restore",
+                &["backups", "restore", &existing, "--yes"],
+            ),
             ("resume", &["resume"]),
         ] {
             check_failure(&sb, name, args, 5, "locked");

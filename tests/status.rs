@@ -378,3 +378,49 @@ fn all_profiles_lists_every_profile() {
         "--all-profiles and --profile conflict"
     );
 }
+
+/// The config was last written by a newer release than the installed CLI (a `--prefix` mix-up,
+/// a naive downgrade): that OpenClaw refuses to start on it, so `gateway-down`'s "start it" would
+/// not help. The verdict says so and its fix is the one that works.
+#[test]
+fn config_newer_than_the_installed_cli() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    let p = sb.state_dir().join("openclaw.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    cfg["meta"] = serde_json::json!({"lastTouchedVersion": "2026.9.5"});
+    std::fs::write(&p, cfg.to_string()).unwrap();
+    let (code, doc, _) = status(&sb, &[]);
+    assert_eq!(code, 3, "{doc:#}");
+    assert_eq!(doc["verdict"], "config-newer", "{doc:#}");
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("last written by OpenClaw 2026.9.5, newer than the installed 2026.9.4"),
+        "{doc:#}"
+    );
+    let fix = doc["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("clawkit update --to 2026.9.5")
+            && fix.contains("clawkit rollback")
+            && fix.contains("clawkit backups restore"),
+        "{doc:#}"
+    );
+    // The fix works: the CLI the config asks for is installed; the verdict moves on.
+    let out = sb
+        .clawkit()
+        .args(["update", "--to", "2026.9.5", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, doc, _) = status(&sb, &[]);
+    assert_eq!(doc["cli"]["version"], "2026.9.5", "{doc:#}");
+    assert_eq!(doc["verdict"], "gateway-down", "{doc:#}");
+}

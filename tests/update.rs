@@ -711,3 +711,93 @@ fn two_profiles_from_one_install_are_both_updated() {
         .count();
     assert!(lock >= 1);
 }
+
+/// A PATH without any `openclaw` (node and the system only): a gateway started with it that
+/// retitles itself (`openclaw-gateway`) names its install nowhere, neither on its command line
+/// nor through the `openclaw` its own PATH finds.
+fn path_without_openclaw() -> String {
+    std::env::join_paths([
+        Sandbox::node_dir(),
+        Path::new("/usr/bin").into(),
+        Path::new("/bin").into(),
+    ])
+    .unwrap()
+    .into_string()
+    .unwrap()
+}
+
+/// Checks that an update refused before any change left the install and its gateways alone.
+fn assert_nothing_changed(sb: &Sandbox, before: &[(String, u32, String)]) {
+    assert_eq!(cli_version(sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    assert!(!support::install_record(sb).exists(), "no record");
+    assert!(
+        !sb.state_dir().join("clawkit/backups").exists()
+            || std::fs::read_dir(sb.state_dir().join("clawkit/backups"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "no backup was taken"
+    );
+    support::assert_unlocked(sb);
+}
+
+/// Issue 13 ("never act on a gateway you have not proven is yours"): the profile's own gateway
+/// cannot be tied to an install: refused (exit 6) before anything is stopped.
+#[test]
+fn unidentified_gateway_is_refused_before_any_change() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    sb.config();
+    sb.start_gateway_with(&[("PATH", &path_without_openclaw())], sb.port);
+    let before = state_hash(&sb.state_dir());
+    let up = support::witness(sb.port);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert_eq!(doc["outcome"], "refused", "{doc:#}");
+    let error = doc["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "the gateway on port {} cannot be identified",
+            sb.port
+        )) && error.contains("no `openclaw` is on its own PATH")
+            && error.contains("clawkit does not act on a gateway it cannot tie to an install"),
+        "{doc:#}"
+    );
+    assert!(doc["fix"].as_str().unwrap().contains("--start"), "{doc:#}");
+    up.assert_same("the gateway was not touched");
+    assert_nothing_changed(&sb, &before);
+}
+
+/// The same for another profile's gateway that reports the installed version: it may run from
+/// this install, so swapping the package under it is refused (exit 6) before any stop.
+#[test]
+fn unidentified_sibling_gateway_is_refused_before_any_change() {
+    let sb = unmanaged("2026.9.4");
+    let work = sb.home.join(".openclaw-work");
+    let work_port = support::free_port();
+    sb.write_config(&work, work_port);
+    sb.start_gateway_args(
+        &["--profile", "work"],
+        &[("PATH", &path_without_openclaw())],
+        work_port,
+    );
+    let before = state_hash(&sb.state_dir());
+    let work_before = state_hash(&work);
+    let up = support::witness(sb.port);
+    let work_up = support::witness(work_port);
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert_eq!(doc["outcome"], "refused", "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().contains(&format!(
+            "a gateway of {} (port {work_port}) may run from this install but cannot be identified",
+            work.display()
+        )),
+        "{doc:#}"
+    );
+    up.assert_same("the profile's gateway was not touched");
+    work_up.assert_same("the sibling gateway was not touched");
+    assert_eq!(state_hash(&work), work_before);
+    assert_nothing_changed(&sb, &before);
+}

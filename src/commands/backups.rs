@@ -118,13 +118,28 @@ fn summary(b: &Backup) -> BackupSummary {
 }
 
 fn restore(env: &Env, g: &Global, id: &str, yes: bool, dry_run: bool, p: &Printer) -> Result<Exit> {
+    // An id that names no backup is a usage error: found before anything runs (the resume of an
+    // interrupted operation included). The full id is kept: the resume may add backups whose ids
+    // start with it.
+    let id = {
+        let target = super::target(g);
+        let layout = crate::layout::resolve(env, &target.profile, target.port)?;
+        let all = backup::list(&layout);
+        super::history::by_prefix(&all, id, |b| &b.manifest.id, "backup")?
+            .manifest
+            .id
+            .clone()
+    };
     let (locks, snap) = if dry_run {
         (Vec::new(), Snapshot::take(env, &super::target(g))?)
     } else {
         super::lock_and_resume(env, g, p, "backups restore")?
     };
     let all = backup::list(&snap.layout);
-    let b = super::history::by_prefix(&all, id, |b| &b.manifest.id, "backup")?;
+    let b = all
+        .iter()
+        .find(|b| b.manifest.id == id)
+        .ok_or_else(|| Failure::refused(format!("the backup {id} is gone")))?;
     b.verify().map_err(|e| {
         Failure::refused(format!("{e:#}")).with_fix("pick another backup: clawkit backups list")
     })?;
