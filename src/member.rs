@@ -144,11 +144,9 @@ pub fn running_gateways(env: &Env, home: &Path) -> Vec<Found> {
         let Some(info) = proc::info(pid) else {
             continue;
         };
-        let retitled = info
-            .cmdline
-            .first()
-            .is_some_and(|a| a == "openclaw-gateway");
-        if !(retitled || gateway::is_launcher(&info)) {
+        // Launchers, `openclaw-gateway` (8.x on) and the bare `openclaw` title of a 6.x/7.x
+        // gateway: each read for its own environment and command line.
+        if !gateway::is_gateway_process(&info) {
             continue;
         }
         if let Some(l) = process_layout(&info, home) {

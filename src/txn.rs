@@ -34,6 +34,10 @@ use crate::version::Version;
 /// for the new release; the old one gets what it needs to come back.
 pub const UNDO_HEALTH_DEADLINE: Duration = Duration::from_secs(180);
 
+/// How long `resume` waits for a gateway that the interrupted operation had started and that is
+/// still booting, before judging whether the operation can be finished forward.
+pub const RESUME_BOOT_WAIT: Duration = Duration::from_secs(90);
+
 /// A transaction's state while clawkit runs it.
 pub struct Txn<'a> {
     pub env: &'a Env,
@@ -1074,9 +1078,11 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
             _ => None,
         };
         // A gateway started just before the interruption may still be booting (a real OpenClaw
-        // takes 10-30 s): give it the undo's health deadline before judging, so that a resume
-        // right after the kill finishes forward instead of undoing a good update. The gate
-        // fails early when the process clawkit started died or systemd saw it crash.
+        // takes 10-30 s, more on a loaded machine): give it RESUME_BOOT_WAIT before judging, so
+        // that a resume right after the kill finishes forward instead of undoing a good update.
+        // The gate fails early when the process clawkit started died or systemd saw it crash.
+        // A gateway that never becomes healthy is judged as before (a state written since the
+        // record still refuses the undo: rule 3).
         for (i, m) in members.iter().enumerate().filter(|(_, m)| m.restart) {
             if gateway::probe(&m.layout, m.port, None).state == gateway::State::Running {
                 continue;
@@ -1090,7 +1096,7 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
                 |line| {
                     Ok((
                         (),
-                        steps::health_gate(env, m, UNDO_HEALTH_DEADLINE, pid, line, None)?,
+                        steps::health_gate(env, m, RESUME_BOOT_WAIT, pid, line, None)?,
                     ))
                 },
             );
@@ -1202,11 +1208,6 @@ pub fn resume(env: &Env, p: &Printer, pend: Pending) -> Result<Resumed> {
         if last_pending_state.contains(&i) {
             continue; // the change that was running when clawkit died explains a difference
         }
-        if started_gateway(&record, i) {
-            // The gateway clawkit started writes its state from then on: a difference is its
-            // work, and the undo below keeps it in the safety backup first.
-            continue;
-        }
         let now = backup::fingerprint(&m.layout).ok();
         let serving = gateway::probe(&m.layout, m.port, None).up();
         if now.as_deref() != Some(fp.as_str()) {
@@ -1308,15 +1309,6 @@ pub fn resume_pending(
         out.push(resume(env, p, one)?);
     }
     Ok(Some(out))
-}
-
-/// Whether the record holds a start of member `i`'s gateway that was not undone: done, or
-/// logged and interrupted in its health gate (the gateway was spawned and may be writing).
-fn started_gateway(record: &Record, i: usize) -> bool {
-    record
-        .changes
-        .iter()
-        .any(|l| !l.undone && matches!(l.change, Change::Start { member, .. } if member == i))
 }
 
 /// The pid clawkit spawned when it started member `i`'s gateway (unmanaged gateways).

@@ -589,6 +589,39 @@ fn gateway_with_its_own_state_dir_is_found() {
     assert!(!sb.state_dir().exists(), "no ~/.openclaw was created");
 }
 
+/// #7 on a 6.x/7.x-style gateway: no launcher above it, and it retitled itself with the bare
+/// `openclaw` title (the rest of its command line blank): its environment still names its
+/// state dir, and it is found and updated like the others.
+#[test]
+fn gateway_with_its_own_state_dir_and_the_old_bare_title_is_found() {
+    let sb = Sandbox::new();
+    sb.install("2026.9.4");
+    let custom = sb.home.join("srv/openclaw-state");
+    let port = support::free_port();
+    sb.write_config(&custom, port);
+    let pid = sb.start_gateway_with(
+        &[
+            ("OPENCLAW_STATE_DIR", custom.to_str().unwrap()),
+            ("FAKE_OPENCLAW_TITLE", "openclaw"),
+        ],
+        port,
+    );
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        cmdline.starts_with(b"openclaw\0") || cmdline == b"openclaw",
+        "the fake did not retitle itself: {:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(support::startupz(port).unwrap()["version"], "2026.9.5");
+    assert!(
+        custom.join("state/schema.json").exists(),
+        "its state was migrated"
+    );
+    assert!(!sb.state_dir().exists(), "no ~/.openclaw was created");
+}
+
 /// #8: a gateway started with `--port` other than the config's: its state-dir lock says which
 /// port it owns; it is stopped before anything touches its state.
 #[test]

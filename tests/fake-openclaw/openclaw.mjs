@@ -200,7 +200,9 @@ async function gatewayRun() {
     console.error(`Another gateway (pid ${owner.pid}) already owns this state directory`);
     process.exit(78);
   }
-  process.title = "openclaw-gateway";
+  // 8.x on retitle the gateway `openclaw-gateway`; 6.x/7.x set the bare title every CLI
+  // command sets (FAKE_OPENCLAW_TITLE=openclaw), and Node blanks the rest of argv.
+  process.title = env.FAKE_OPENCLAW_TITLE || "openclaw-gateway";
   if (FAKE.crashAtStart || (env.FAKE_OPENCLAW_CRASH_IF && fs.existsSync(env.FAKE_OPENCLAW_CRASH_IF))) {
     console.error(`fake: gateway ${VERSION} crashes at start`);
     setTimeout(() => process.exit(1), 150);
