@@ -168,6 +168,14 @@ fn network_failure(out: &Output) -> Option<Network> {
     }
 }
 
+/// Did npm answer from its cache because the registry did not (`--loglevel=http` prints
+/// `npm http fetch GET 200 <url> <ms> (cache stale)`; a fresh cache hit says `(cache hit)`)?
+fn stale_answer(out: &Output) -> bool {
+    out.stderr
+        .lines()
+        .any(|l| l.starts_with("npm http") && l.trim_end().ends_with("(cache stale)"))
+}
+
 impl Npm {
     /// npm at `bin`, run with `node_dir` first on the PATH of `env` (install scripts run `node`).
     pub fn new(
@@ -225,7 +233,10 @@ impl Npm {
     /// requirements before anything is downloaded. Asked before the stop, it must be answered by
     /// `deadline` (the run's [`REGISTRY_BUDGET`]): npm's own limits ([`fetch_limits`]) make it
     /// give up in time, and clawkit kills it at the deadline in any case. A registry that is
-    /// silent, refuses or cannot be found is named in the error.
+    /// silent, refuses or cannot be found is named in the error. When the registry does not
+    /// answer, npm quietly answers from its cache instead (exit 0, a `(cache stale)` line at
+    /// the `http` log level): that copy may be old (`latest` may have moved), so it is refused
+    /// like silence.
     pub fn view(&self, spec: &str, deadline: Instant) -> Result<Value> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left < Duration::from_millis(500) {
@@ -233,7 +244,7 @@ impl Npm {
         }
         let c = self.common(
             self.cmd()
-                .args(["view", spec, "--json"])
+                .args(["view", spec, "--json", "--loglevel=http"])
                 .args(fetch_limits(left))
                 .timeout(left),
         );
@@ -256,6 +267,12 @@ impl Npm {
                 ),
                 None => anyhow::bail!(explain(&out)),
             }
+        }
+        if stale_answer(&out) {
+            anyhow::bail!(
+                "{} (npm offered an earlier answer from its cache, which may be out of date)",
+                self.silent()
+            );
         }
         let v: Value = serde_json::from_str(out.stdout.trim())
             .with_context(|| format!("npm view {spec} printed no JSON"))?;

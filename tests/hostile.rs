@@ -1015,7 +1015,12 @@ fn unreachable_registry_is_refused_quickly() {
 /// a sanity check only (clawkit asks within 10 s in all; timing belongs to the benchmarks).
 #[test]
 fn silent_registry_is_refused_before_the_stop() {
-    let sb = unmanaged("2026.9.4");
+    let mut sb = unmanaged("2026.9.4");
+    // Its own npm cache: the shared one may hold an answer from an earlier test's registry that
+    // had this port (ports are reused), which is the next test's case, not this one's.
+    let cache = sb.dir.path().join("npm-cache");
+    sb.extra_env
+        .push(("npm_config_cache".into(), cache.display().to_string()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -1044,4 +1049,40 @@ fn silent_registry_is_refused_before_the_stop() {
         assert!(took < Duration::from_secs(20), "took {took:?}");
         up.assert_same("refused before the stop");
     }
+}
+
+/// #16, a registry that answered before and hangs now: npm answers from its cache without a word
+/// (exit 0). That copy may be old (`latest` may have moved on), so clawkit refuses it like
+/// silence, before the stop.
+#[test]
+fn silent_registry_with_an_earlier_answer_in_npms_cache_is_refused() {
+    let mut sb = unmanaged("2026.9.4");
+    let cache = sb.dir.path().join("npm-cache");
+    sb.extra_env
+        .push(("npm_config_cache".into(), cache.display().to_string()));
+    let proxy = support::SwitchableProxy::start(&support::fixtures().registry);
+    let registry = format!("http://127.0.0.1:{}/", proxy.port);
+    // Answered through the proxy: npm keeps the packument under this address.
+    let out = sb
+        .clawkit()
+        .args(["update", "--check", "--json", "--registry", &registry])
+        .output()
+        .unwrap();
+    let doc = support::json_out(&out);
+    assert_eq!(doc["available"], support::LATEST, "{doc:#}");
+    proxy.silence();
+    let up = support::witness(sb.port);
+    for to in ["latest", "2026.9.5"] {
+        let (code, doc, _) = update(&sb, &["--to", to, "--registry", &registry]);
+        assert_eq!(code, 6, "{doc:#}");
+        let err = doc["error"].as_str().unwrap();
+        assert!(
+            err.contains(&format!("127.0.0.1:{}", proxy.port))
+                && err.contains("did not answer")
+                && err.contains("from its cache"),
+            "{doc:#}"
+        );
+        up.assert_same("refused before the stop");
+    }
+    assert_eq!(cli_version(&sb), "2026.9.4");
 }

@@ -755,3 +755,54 @@ pub fn hold_lock(dir: &Path) -> std::fs::File {
     assert!(f.try_lock_exclusive().unwrap());
     f
 }
+
+/// A loopback TCP proxy in front of `upstream` (`http://127.0.0.1:PORT/`) that can be made
+/// silent: after [`SwitchableProxy::silence`] it accepts connections and never answers (a
+/// registry that answered before and hangs now).
+pub struct SwitchableProxy {
+    pub port: u16,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SwitchableProxy {
+    pub fn start(upstream: &str) -> SwitchableProxy {
+        use std::sync::atomic::Ordering;
+        let up: u16 = upstream
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("upstream is http://127.0.0.1:PORT/");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = silent.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for client in listener.incoming().flatten() {
+                if flag.load(Ordering::SeqCst) {
+                    held.push(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", up)) else {
+                    continue;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c1, mut s1) = (client, server);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c1, &mut s1);
+                    let _ = s1.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        SwitchableProxy { port, silent }
+    }
+
+    pub fn silence(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
