@@ -112,8 +112,9 @@ pub fn run_install(cmd: &Cmd) -> Result<()> {
 /// registry that is unreachable or silent is refused within this (issue #13). The staging
 /// `npm install` is not one of them (see [`NPM_DEADLINE`]). `CLAWKIT_REGISTRY_TIMEOUT`
 /// (seconds) changes it for a slow link: npm's timeout covers the body too, and OpenClaw's
-/// packument is about 1-2 MB compressed.
-pub const REGISTRY_BUDGET: Duration = Duration::from_secs(10);
+/// packument is about 10 MB (measured 2026-11-26, served uncompressed here), which npm fetched
+/// in 0.5-0.7 s on an idle machine and not within 3.5 s on a loaded one.
+pub const REGISTRY_BUDGET: Duration = Duration::from_secs(20);
 
 /// The longest `CLAWKIT_REGISTRY_TIMEOUT` honoured.
 const REGISTRY_BUDGET_MAX: Duration = Duration::from_secs(600);
@@ -127,11 +128,12 @@ pub fn registry_budget(env: &Env) -> Duration {
         .unwrap_or(REGISTRY_BUDGET)
 }
 
-/// npm's own limits for a question that must be answered within `left`: two tries, each cut
-/// well under half of it, with a short pause between, so that npm gives up ("network timeout")
-/// before clawkit's deadline kills it, npm's start-up of a second or two included.
+/// npm's own limits for a question that must be answered within `left`: one try that may take
+/// nearly all of it (npm's start-up of a second or two aside), so that a slow registry still
+/// answers; a quick failure (refused, reset) is retried once after a short pause. A try that
+/// times out leaves no time for the retry: clawkit's deadline ends it.
 pub fn fetch_limits(left: Duration) -> Vec<String> {
-    let per_try = (left.as_millis() as u64).saturating_sub(3000) / 2;
+    let per_try = (left.as_millis() as u64).saturating_sub(2500);
     vec![
         "--fetch-retries=1".into(),
         format!("--fetch-timeout={}", per_try.max(1000)),
@@ -174,6 +176,12 @@ fn stale_answer(out: &Output) -> bool {
     out.stderr
         .lines()
         .any(|l| l.starts_with("npm http") && l.trim_end().ends_with("(cache stale)"))
+}
+
+/// Does `spec` (`openclaw@X`) name one exact version, whose registry entry never changes?
+fn exact_version(spec: &str) -> bool {
+    spec.rsplit_once('@')
+        .is_some_and(|(_, v)| semver::Version::parse(v).is_ok())
 }
 
 impl Npm {
@@ -235,8 +243,9 @@ impl Npm {
     /// give up in time, and clawkit kills it at the deadline in any case. A registry that is
     /// silent, refuses or cannot be found is named in the error. When the registry does not
     /// answer, npm quietly answers from its cache instead (exit 0, a `(cache stale)` line at
-    /// the `http` log level): that copy may be old (`latest` may have moved), so it is refused
-    /// like silence.
+    /// the `http` log level): for an exact version that copy is as good as a fresh one (a
+    /// published version does not change), for a tag or a range it may be old (`latest` may
+    /// have moved), so it is refused like silence.
     pub fn view(&self, spec: &str, deadline: Instant) -> Result<Value> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left < Duration::from_millis(500) {
@@ -268,10 +277,10 @@ impl Npm {
                 None => anyhow::bail!(explain(&out)),
             }
         }
-        if stale_answer(&out) {
+        if stale_answer(&out) && !exact_version(spec) {
             anyhow::bail!(
-                "{} (npm offered an earlier answer from its cache, which may be out of date)",
-                self.silent()
+                "the registry did not answer: {}; npm offered only an earlier answer from its cache, which may be out of date for {spec} (on a slow link, allow more: CLAWKIT_REGISTRY_TIMEOUT=60)",
+                self.registry_name()
             );
         }
         let v: Value = serde_json::from_str(out.stdout.trim())
@@ -712,8 +721,18 @@ mod tests {
         // npm's own limits leave it time to give up before the deadline, start-up included.
         let limits = fetch_limits(REGISTRY_BUDGET);
         assert!(limits.contains(&"--fetch-retries=1".to_string()));
-        assert!(limits.contains(&"--fetch-timeout=3500".to_string()));
+        assert!(limits.contains(&"--fetch-timeout=17500".to_string()));
         assert!(fetch_limits(Duration::from_secs(2)).contains(&"--fetch-timeout=1000".to_string()));
+        assert!(exact_version("openclaw@2026.9.5"));
+        assert!(exact_version("openclaw@2026.9.5-beta.1"));
+        for not in [
+            "openclaw@latest",
+            "openclaw@^2026.9",
+            "openclaw@2026.9",
+            "openclaw",
+        ] {
+            assert!(!exact_version(not), "{not}");
+        }
     }
 
     #[test]

@@ -986,7 +986,8 @@ fn immutable_package_is_refused_before_the_stop() {
     up.assert_same("the gateway was not touched");
 }
 
-/// #16: an unreachable registry is refused within seconds.
+/// #16: an unreachable registry is refused, never waited for. The bound on the time is a sanity
+/// check only (the registry budget; on a loaded machine npm's own start-up takes seconds).
 #[test]
 fn unreachable_registry_is_refused_quickly() {
     let sb = unmanaged("2026.9.4");
@@ -1004,7 +1005,7 @@ fn unreachable_registry_is_refused_quickly() {
         "{doc:#}"
     );
     assert!(
-        t.elapsed() < Duration::from_secs(10),
+        t.elapsed() < Duration::from_secs(20),
         "took {:?}",
         t.elapsed()
     );
@@ -1012,7 +1013,7 @@ fn unreachable_registry_is_refused_quickly() {
 
 /// #16, a registry that accepts connections and never answers (a blackhole, a proxy that
 /// hangs): refused before the stop, naming the registry and what to do. The bound on the time is
-/// a sanity check only (clawkit asks within 10 s in all; timing belongs to the benchmarks).
+/// a sanity check only (clawkit asks within 20 s in all; timing belongs to the benchmarks).
 #[test]
 fn silent_registry_is_refused_before_the_stop() {
     let mut sb = unmanaged("2026.9.4");
@@ -1046,43 +1047,61 @@ fn silent_registry_is_refused_before_the_stop() {
             doc["fix"].as_str().unwrap().contains("--registry"),
             "{doc:#}"
         );
-        assert!(took < Duration::from_secs(20), "took {took:?}");
+        assert!(took < Duration::from_secs(30), "took {took:?}");
         up.assert_same("refused before the stop");
     }
 }
 
-/// #16, a registry that answered before and hangs now: npm answers from its cache without a word
-/// (exit 0). That copy may be old (`latest` may have moved on), so clawkit refuses it like
-/// silence, before the stop.
+/// #16, a registry that answered before and fails now (a proxy that resets, a dropped VPN):
+/// npm answers from its cache without a word (exit 0). For a tag that copy may be old (`latest`
+/// may have moved on), so clawkit refuses it before the stop; for an exact version it is as good
+/// as a fresh one, and the update goes on. When the registry is silent instead, the deadline
+/// ends npm before it falls back.
 #[test]
-fn silent_registry_with_an_earlier_answer_in_npms_cache_is_refused() {
+fn failing_registry_with_an_earlier_answer_in_npms_cache() {
     let mut sb = unmanaged("2026.9.4");
     let cache = sb.dir.path().join("npm-cache");
     sb.extra_env
         .push(("npm_config_cache".into(), cache.display().to_string()));
-    let proxy = support::SwitchableProxy::start(&support::fixtures().registry);
-    let registry = format!("http://127.0.0.1:{}/", proxy.port);
+    let proxy = support::Proxy::start(&support::fixtures().registry);
+    let registry = proxy.url();
     // Answered through the proxy: npm keeps the packument under this address.
     let out = sb
         .clawkit()
         .args(["update", "--check", "--json", "--registry", &registry])
         .output()
         .unwrap();
-    let doc = support::json_out(&out);
+    let doc = json_out(&out);
     assert_eq!(doc["available"], support::LATEST, "{doc:#}");
-    proxy.silence();
     let up = support::witness(sb.port);
-    for to in ["latest", "2026.9.5"] {
-        let (code, doc, _) = update(&sb, &["--to", to, "--registry", &registry]);
-        assert_eq!(code, 6, "{doc:#}");
-        let err = doc["error"].as_str().unwrap();
-        assert!(
-            err.contains(&format!("127.0.0.1:{}", proxy.port))
-                && err.contains("did not answer")
-                && err.contains("from its cache"),
-            "{doc:#}"
-        );
-        up.assert_same("refused before the stop");
-    }
+    let before = state_hash(&sb.state_dir());
+    proxy.reset();
+    let (code, doc, _) = update(&sb, &["--to", "latest", "--registry", &registry]);
+    assert_eq!(code, 6, "{doc:#}");
+    let err = doc["error"].as_str().unwrap();
+    assert!(
+        err.contains(&format!("127.0.0.1:{}", proxy.port))
+            && err.contains("did not answer")
+            && err.contains("from its cache"),
+        "{doc:#}"
+    );
+    proxy.silence();
+    let (code, doc, _) = update(&sb, &["--to", "latest", "--registry", &registry]);
+    assert_eq!(code, 6, "{doc:#}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within"),
+        "{doc:#}"
+    );
+    up.assert_same("refused before the stop");
     assert_eq!(cli_version(&sb), "2026.9.4");
+    assert_eq!(state_hash(&sb.state_dir()), before);
+    // An exact version from the cache is taken (the fake registry's tarball addresses bypass
+    // the proxy, so the download works): the update goes through.
+    proxy.reset();
+    let (code, doc, _) = update(&sb, &["--to", "2026.9.5", "--registry", &registry]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(running(&sb).as_deref(), Some("2026.9.5"));
 }

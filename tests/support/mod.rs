@@ -756,16 +756,20 @@ pub fn hold_lock(dir: &Path) -> std::fs::File {
     f
 }
 
-/// A loopback TCP proxy in front of `upstream` (`http://127.0.0.1:PORT/`) that can be made
-/// silent: after [`SwitchableProxy::silence`] it accepts connections and never answers (a
-/// registry that answered before and hangs now).
-pub struct SwitchableProxy {
+/// A loopback TCP proxy in front of `upstream` (`http://127.0.0.1:PORT/`) that can turn bad
+/// (a registry that answered before and fails now): [`Proxy::silence`] accepts connections and
+/// never answers, [`Proxy::reset`] closes each one at once.
+pub struct Proxy {
     pub port: u16,
-    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    mode: std::sync::Arc<std::sync::atomic::AtomicU8>,
 }
 
-impl SwitchableProxy {
-    pub fn start(upstream: &str) -> SwitchableProxy {
+impl Proxy {
+    const FORWARD: u8 = 0;
+    const SILENT: u8 = 1;
+    const RESET: u8 = 2;
+
+    pub fn start(upstream: &str) -> Proxy {
         use std::sync::atomic::Ordering;
         let up: u16 = upstream
             .trim_end_matches('/')
@@ -775,14 +779,21 @@ impl SwitchableProxy {
             .expect("upstream is http://127.0.0.1:PORT/");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = silent.clone();
+        let mode = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(Self::FORWARD));
+        let now = mode.clone();
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for client in listener.incoming().flatten() {
-                if flag.load(Ordering::SeqCst) {
-                    held.push(client);
-                    continue;
+                match now.load(Ordering::SeqCst) {
+                    Self::SILENT => {
+                        held.push(client);
+                        continue;
+                    }
+                    Self::RESET => {
+                        drop(client);
+                        continue;
+                    }
+                    _ => {}
                 }
                 let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", up)) else {
                     continue;
@@ -799,10 +810,20 @@ impl SwitchableProxy {
                 });
             }
         });
-        SwitchableProxy { port, silent }
+        Proxy { port, mode }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
     }
 
     pub fn silence(&self) {
-        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.mode
+            .store(Self::SILENT, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn reset(&self) {
+        self.mode
+            .store(Self::RESET, std::sync::atomic::Ordering::SeqCst);
     }
 }
