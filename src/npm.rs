@@ -254,6 +254,9 @@ impl Npm {
         let c = self.common(
             self.cmd()
                 .args(["view", spec, "--json", "--loglevel=http"])
+                // Ask the registry even when the npmrc prefers the cache: `prefer-offline`
+                // answers from any cached copy, however old, and marks it `(cache stale)`.
+                .args(["--prefer-offline=false", "--offline=false"])
                 .args(fetch_limits(left))
                 .timeout(left),
         );

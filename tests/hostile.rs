@@ -1073,6 +1073,18 @@ fn failing_registry_with_an_earlier_answer_in_npms_cache() {
         .unwrap();
     let doc = json_out(&out);
     assert_eq!(doc["available"], support::LATEST, "{doc:#}");
+    // An npmrc that prefers the cache (`prefer-offline`, `offline`) does not turn that copy into
+    // the answer: the registry is asked, and answers.
+    for setting in ["npm_config_prefer_offline", "npm_config_offline"] {
+        let out = sb
+            .clawkit()
+            .env(setting, "true")
+            .args(["update", "--check", "--json", "--registry", &registry])
+            .output()
+            .unwrap();
+        let doc = json_out(&out);
+        assert_eq!(doc["available"], support::LATEST, "{setting}: {doc:#}");
+    }
     let up = support::witness(sb.port);
     let before = state_hash(&sb.state_dir());
     proxy.reset();
