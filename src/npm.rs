@@ -112,8 +112,9 @@ pub fn run_install(cmd: &Cmd) -> Result<()> {
 /// registry that is unreachable or silent is refused within this (issue #13). The staging
 /// `npm install` is not one of them (see [`NPM_DEADLINE`]). `CLAWKIT_REGISTRY_TIMEOUT`
 /// (seconds) changes it for a slow link: npm's timeout covers the body too, and OpenClaw's
-/// packument is about 10 MB (measured 2026-11-26, served uncompressed here), which npm fetched
-/// in 0.5-0.7 s on an idle machine and not within 3.5 s on a loaded one.
+/// packument is about 10 MB (measured 2026-11-26, served uncompressed here; npm fetched it in
+/// 0.5-0.7 s on an idle machine, npm's whole run took 1.7-2.5 s). A try that timed out used to
+/// be hidden by npm's fallback to its cache, which is now refused for a tag ([`Npm::view`]).
 pub const REGISTRY_BUDGET: Duration = Duration::from_secs(20);
 
 /// The longest `CLAWKIT_REGISTRY_TIMEOUT` honoured.
