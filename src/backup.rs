@@ -16,7 +16,8 @@ use crate::layout::Layout;
 use crate::version::Version;
 
 /// Top-level entries of the state dir that are never backed up or restored: clawkit's own
-/// files, logs, locks and temp files, the user's workspace, and caches OpenClaw rebuilds.
+/// files, logs, locks and temp files, the user's workspace (but see [`WORKSPACE`]), and caches
+/// OpenClaw rebuilds.
 pub const EXCLUDED: &[&str] = &[
     "clawkit",
     "logs",
@@ -28,6 +29,18 @@ pub const EXCLUDED: &[&str] = &[
     "plugin-runtime-deps",
     "browser",
 ];
+
+/// The agents' workspace in the state dir. Its top-level files are OpenClaw's own (`AGENTS.md`,
+/// `TOOLS.md`, `HEARTBEAT.md`, `openclaw-workspace-state.json`), and a newer release's
+/// `doctor --fix` rewrites, merges and renames them (seen with 2026.9.6 on a 2026.6.11
+/// workspace): they are backed up and restored like state (manifest schema 2 on). Its
+/// directories (the agents' own work) and the directory itself are never backed up, restored or
+/// removed.
+pub const WORKSPACE: &str = "workspace";
+
+/// The manifest schema from which a backup holds the workspace's top-level files: a restore
+/// from an older backup leaves them alone (it never saw them).
+const WORKSPACE_SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -214,6 +227,10 @@ fn walk(
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name().to_string_lossy().to_string();
+        if top && name == WORKSPACE {
+            workspace_files(&e.path(), out)?;
+            continue;
+        }
         if top && EXCLUDED.contains(&name.as_str()) {
             continue;
         }
@@ -247,6 +264,25 @@ fn walk(
         if let Some(d) = into {
             walk(&d, &r, out, false, visited)?;
         }
+    }
+    Ok(())
+}
+
+/// The regular files directly in the workspace directory `dir` (not a link to one): no
+/// directories, no links, and not the directory itself ([`WORKSPACE`]).
+fn workspace_files(dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .flatten()
+        .filter(|e| fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_file()))
+        .collect();
+    files.sort_by_key(|e| e.file_name());
+    for e in files {
+        let name = e.file_name().to_string_lossy().to_string();
+        out.push((format!("{WORKSPACE}/{name}"), e.path()));
     }
     Ok(())
 }
@@ -509,7 +545,7 @@ fn create_in(
         }
     }
     let manifest = Manifest {
-        schema: 1,
+        schema: WORKSPACE_SCHEMA,
         id: id.to_string(),
         created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         reason: reason.to_string(),
@@ -711,6 +747,10 @@ impl Backup {
             if wanted.contains(rel.as_str()) {
                 continue;
             }
+            if self.manifest.schema < WORKSPACE_SCHEMA && rel.starts_with(&format!("{WORKSPACE}/"))
+            {
+                continue; // a backup from before the workspace's files were kept
+            }
             let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;
             };
@@ -891,6 +931,87 @@ mod tests {
         let mut want = before;
         want.retain(|e| !e.0.starts_with("logs/"));
         assert_eq!(after, want);
+    }
+
+    /// What a newer release's `doctor --fix` did to a 2026.6.11 workspace (2026.9.6, seen in
+    /// `scripts/e2e-systemd older_poisoned`): rewrote AGENTS.md, removed TOOLS.md and
+    /// HEARTBEAT.md, renamed the workspace state file. The undo puts the top-level files back;
+    /// the agents' own directories in the workspace are never touched.
+    #[test]
+    fn the_workspace_top_level_files_are_restored_and_its_directories_left_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([
+            ("HOME", t.path().as_os_str()),
+            ("OPENCLAW_STATE_DIR", t.path().join("s").as_os_str()),
+        ]);
+        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        let s = &layout.state_dir;
+        let w = s.join(WORKSPACE);
+        fs::create_dir_all(w.join("project")).unwrap();
+        fs::write(s.join("openclaw.json"), "{}").unwrap();
+        for (f, c) in [
+            ("AGENTS.md", "# agents"),
+            ("TOOLS.md", "# tools"),
+            ("HEARTBEAT.md", "# heartbeat"),
+            ("openclaw-workspace-state.json", "{\"v\":1}"),
+        ] {
+            fs::write(w.join(f), c).unwrap();
+        }
+        fs::write(w.join("project/notes.md"), "mine").unwrap();
+        let before = tree_hash(s);
+
+        let b = create(&layout, "t1", "test", None, None).unwrap();
+        assert!(b.dir.join("files/workspace/AGENTS.md").is_file());
+        assert!(
+            !b.dir.join("files/workspace/project").exists(),
+            "the workspace's directories are not backed up"
+        );
+        // The migration.
+        fs::write(w.join("AGENTS.md"), "# agents\n# tools\n# heartbeat").unwrap();
+        fs::remove_file(w.join("TOOLS.md")).unwrap();
+        fs::remove_file(w.join("HEARTBEAT.md")).unwrap();
+        fs::rename(
+            w.join("openclaw-workspace-state.json"),
+            w.join("openclaw-workspace-state.json.migrated.abc"),
+        )
+        .unwrap();
+        load(&b.dir).unwrap().restore(&layout).unwrap();
+        assert_eq!(tree_hash(s), before);
+
+        // The agents' work since the backup: a new directory and a new file in one; both stay.
+        fs::create_dir_all(w.join("later")).unwrap();
+        fs::write(w.join("later/x.md"), "x").unwrap();
+        fs::write(w.join("project/more.md"), "more").unwrap();
+        load(&b.dir).unwrap().restore(&layout).unwrap();
+        assert_eq!(fs::read_to_string(w.join("later/x.md")).unwrap(), "x");
+        assert_eq!(
+            fs::read_to_string(w.join("project/more.md")).unwrap(),
+            "more"
+        );
+        assert_eq!(
+            fs::read_to_string(w.join("project/notes.md")).unwrap(),
+            "mine"
+        );
+
+        // A backup from before (schema 1) never saw the workspace's files: its restore leaves
+        // them as they are.
+        let mut m: Manifest =
+            serde_json::from_str(&fs::read_to_string(b.dir.join("manifest.json")).unwrap())
+                .unwrap();
+        m.schema = 1;
+        m.entries.retain(|e| !e.path.starts_with("workspace/"));
+        fs::write(
+            b.dir.join("manifest.json"),
+            serde_json::to_string_pretty(&m).unwrap(),
+        )
+        .unwrap();
+        fs::write(w.join("AGENTS.md"), "# edited since").unwrap();
+        load(&b.dir).unwrap().restore(&layout).unwrap();
+        assert_eq!(
+            fs::read_to_string(w.join("AGENTS.md")).unwrap(),
+            "# edited since"
+        );
+        assert!(w.join("TOOLS.md").is_file());
     }
 
     #[test]

@@ -1017,11 +1017,8 @@ fn unreachable_registry_is_refused_quickly() {
 #[test]
 fn silent_registry_is_refused_before_the_stop() {
     let mut sb = unmanaged("2026.9.4");
-    // Its own npm cache: the shared one may hold an answer from an earlier test's registry that
-    // had this port (ports are reused), which is the next test's case, not this one's.
-    let cache = sb.dir.path().join("npm-cache");
-    sb.extra_env
-        .push(("npm_config_cache".into(), cache.display().to_string()));
+    // A cached answer from this port is the next test's case, not this one's.
+    sb.own_npm_cache();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -1060,9 +1057,7 @@ fn silent_registry_is_refused_before_the_stop() {
 #[test]
 fn failing_registry_with_an_earlier_answer_in_npms_cache() {
     let mut sb = unmanaged("2026.9.4");
-    let cache = sb.dir.path().join("npm-cache");
-    sb.extra_env
-        .push(("npm_config_cache".into(), cache.display().to_string()));
+    sb.own_npm_cache();
     let proxy = support::Proxy::start(&support::fixtures().registry);
     let registry = proxy.url();
     // Answered through the proxy: npm keeps the packument under this address.

@@ -226,6 +226,14 @@ impl Sandbox {
         self.home.join(".openclaw")
     }
 
+    /// clawkit's npm gets a cache of its own instead of the shared one, which may hold an answer
+    /// from an earlier test's registry that had the same port (ports are reused).
+    pub fn own_npm_cache(&mut self) {
+        let cache = self.dir.path().join("npm-cache");
+        self.extra_env
+            .push(("npm_config_cache".into(), cache.display().to_string()));
+    }
+
     pub fn node_dir() -> PathBuf {
         let node = which::which("node").expect("node on PATH");
         node.parent().unwrap().to_path_buf()
