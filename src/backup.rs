@@ -870,14 +870,19 @@ mod tests {
         v
     }
 
+    /// The default profile's layout with its state dir at `<dir>/s`.
+    fn layout_in(dir: &Path) -> Layout {
+        let env = Env::from_pairs([
+            ("HOME", dir.as_os_str()),
+            ("OPENCLAW_STATE_DIR", dir.join("s").as_os_str()),
+        ]);
+        resolve_layout(&env, &Profile::Default, None).unwrap()
+    }
+
     #[test]
     fn restore_is_byte_identical_with_modes() {
         let t = tempfile::tempdir().unwrap();
-        let env = Env::from_pairs([
-            ("HOME", t.path().as_os_str()),
-            ("OPENCLAW_STATE_DIR", t.path().join("s").as_os_str()),
-        ]);
-        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        let layout = layout_in(t.path());
         let s = &layout.state_dir;
         fs::create_dir_all(s.join("devices")).unwrap();
         fs::create_dir_all(s.join("identity")).unwrap();
@@ -940,11 +945,7 @@ mod tests {
     #[test]
     fn the_workspace_top_level_files_are_restored_and_its_directories_left_alone() {
         let t = tempfile::tempdir().unwrap();
-        let env = Env::from_pairs([
-            ("HOME", t.path().as_os_str()),
-            ("OPENCLAW_STATE_DIR", t.path().join("s").as_os_str()),
-        ]);
-        let layout = resolve_layout(&env, &Profile::Default, None).unwrap();
+        let layout = layout_in(t.path());
         let s = &layout.state_dir;
         let w = s.join(WORKSPACE);
         fs::create_dir_all(w.join("project")).unwrap();
