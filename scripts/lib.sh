@@ -189,7 +189,7 @@ PY
   fi
 }
 
-# poll_startupz PORT FILE: samples /startupz every 100 ms into FILE ("ok VERSION" or "down")
+# poll_startupz PORT FILE: samples /startupz every 100 ms into FILE ("ok VERSION", "slow" or "down")
 # until the file FILE.stop exists.
 # A sample that connected but got no answer within 1 s is "slow", not "down": on a loaded machine
 # (two scenarios on 2 cores) a serving gateway sometimes answers late, while a stopped one

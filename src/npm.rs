@@ -117,6 +117,9 @@ pub fn run_install(cmd: &Cmd) -> Result<()> {
 /// be hidden by npm's fallback to its cache, which is now refused for a tag ([`Npm::view`]).
 pub const REGISTRY_BUDGET: Duration = Duration::from_secs(20);
 
+/// What a registry refusal suggests for a slow link.
+const SLOW_LINK: &str = "on a slow link, allow more: CLAWKIT_REGISTRY_TIMEOUT=60";
+
 /// The longest `CLAWKIT_REGISTRY_TIMEOUT` honoured.
 const REGISTRY_BUDGET_MAX: Duration = Duration::from_secs(600);
 
@@ -283,7 +286,7 @@ impl Npm {
         }
         if stale_answer(&out) && !exact_version(spec) {
             anyhow::bail!(
-                "the registry did not answer: {}; npm offered only an earlier answer from its cache, which may be out of date for {spec} (on a slow link, allow more: CLAWKIT_REGISTRY_TIMEOUT=60)",
+                "the registry did not answer: {}; npm offered only an earlier answer from its cache, which may be out of date for {spec} ({SLOW_LINK})",
                 self.registry_name()
             );
         }
@@ -298,7 +301,7 @@ impl Npm {
 
     fn silent(&self) -> String {
         format!(
-            "the registry did not answer within {} s: {} (on a slow link, allow more: CLAWKIT_REGISTRY_TIMEOUT=60)",
+            "the registry did not answer within {} s: {} ({SLOW_LINK})",
             self.budget.as_secs(),
             self.registry_name()
         )

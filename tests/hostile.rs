@@ -1019,16 +1019,10 @@ fn silent_registry_is_refused_before_the_stop() {
     let mut sb = unmanaged("2026.9.4");
     // A cached answer from this port is the next test's case, not this one's.
     sb.own_npm_cache();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        // Keep every connection open, say nothing.
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            held.push(s);
-        }
-    });
-    let registry = format!("http://127.0.0.1:{port}/");
+    // Keeps every connection open and says nothing.
+    let proxy = support::Proxy::start(&support::fixtures().registry);
+    proxy.silence();
+    let (port, registry) = (proxy.port, proxy.url());
     let up = support::witness(sb.port);
     for to in ["2026.9.5", "latest"] {
         let t = Instant::now();
