@@ -459,6 +459,15 @@ impl Sandbox {
             .collect()
     }
 
+    /// Whether a gateway process (`openclaw gateway run`) lives in this sandbox; a stopped one
+    /// is gone or a zombie (empty command line).
+    pub fn gateway_process(&self) -> bool {
+        self.processes().iter().any(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(12).any(|w| w == b"gateway\0run\0"))
+        })
+    }
+
     /// A sha256 of every file under `dir` (path, mode, content), for "nothing changed" checks.
     pub fn tree_hash(dir: &Path) -> Vec<(String, u32, String)> {
         use sha2::{Digest, Sha256};
