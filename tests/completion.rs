@@ -161,13 +161,18 @@ fn an_unreachable_registry_costs_the_timeout_once_and_offers_the_channel_tags() 
     let sb = Sandbox::new();
     // Accepts connections (the kernel does) and never answers: npm would wait for minutes.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    silent.set_nonblocking(true).unwrap();
+    // The connections made to it so far (the kernel queues them, closed ones too).
+    let connections = || std::iter::from_fn(|| silent.accept().ok()).count();
     let url = format!("http://ci:s3cr3t-token@{}/", silent.local_addr().unwrap());
     let words = ["clawkit", "update", "--registry", &url, "--to", ""];
     let started = Instant::now();
     let got = complete(&sb, &words, &[]);
     let first = started.elapsed();
     assert_eq!(got, ["latest", "extended-stable", "beta"]);
-    assert!(first < Duration::from_secs(10), "{first:?}");
+    assert!(connections() > 0, "the first TAB asks the registry");
+    // A bound, not a timing: one TAB waits 3 s, npm alone would wait for minutes.
+    assert!(first < Duration::from_secs(30), "{first:?}");
     let kept: serde_json::Value = serde_json::from_slice(
         &std::fs::read(sb.home.join(".cache/clawkit/versions.json")).unwrap(),
     )
@@ -185,13 +190,12 @@ fn an_unreachable_registry_costs_the_timeout_once_and_offers_the_channel_tags() 
         0o600
     );
     assert_eq!(kept["fetched_at"], 0);
-    // The next TAB does not wait again.
-    let started = Instant::now();
+    // The next TAB does not ask (so does not wait) again.
     assert_eq!(complete(&sb, &words, &[]), got);
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        started.elapsed()
+    assert_eq!(
+        connections(),
+        0,
+        "the next TAB asked the silent registry again"
     );
 }
 

@@ -255,7 +255,7 @@ fn lock_of_a_killed_clawkit_is_taken_over() {
         .process_group(0)
         .spawn()
         .unwrap();
-    assert!(wait_for(Duration::from_secs(5), || {
+    assert!(wait_for(Duration::from_secs(60), || {
         use fs4::fs_std::FileExt;
         std::fs::File::open(&lock).is_ok_and(|f| !f.try_lock_exclusive().unwrap_or(true))
     }));
@@ -324,7 +324,7 @@ fn port_taken_in_the_outage_window() {
         .startupz()
         .is_none()));
     let mut squatter = None;
-    assert!(wait_for(Duration::from_secs(10), || {
+    assert!(wait_for(Duration::from_secs(60), || {
         squatter = std::net::TcpListener::bind(("127.0.0.1", sb.port)).ok();
         squatter.is_some()
     }));

@@ -509,7 +509,7 @@ fn sighup_with_a_dead_terminal_still_undoes_and_hears_a_second_signal() {
         "the second signal was not heard: the signal thread died on the dead terminal"
     );
     // The old gateway the undo spawned comes up on its own; `resume` finds it and is done.
-    assert!(wait_for(Duration::from_secs(20), || running(&sb)
+    assert!(wait_for(Duration::from_secs(60), || running(&sb)
         .as_deref()
         == Some("2026.9.4")));
     let out = sb.clawkit().args(["resume", "--json"]).output().unwrap();
@@ -822,7 +822,7 @@ fn a_token_on_the_command_line_is_never_shown() {
             nix::sys::signal::SIGTERM,
         );
     }
-    assert!(wait_for(Duration::from_secs(10), || sb
+    assert!(wait_for(Duration::from_secs(60), || sb
         .startupz()
         .is_none()));
     let log = std::fs::File::create(sb.dir.path().join("gw.log")).unwrap();
@@ -838,7 +838,7 @@ fn a_token_on_the_command_line_is_never_shown() {
         .stderr(log)
         .process_group(0);
     std::mem::forget(c.spawn().unwrap());
-    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    assert!(wait_for(Duration::from_secs(60), || running(&sb).is_some()));
     for args in [
         &["status", "--json"][..],
         &["status"][..],
@@ -982,7 +982,8 @@ fn immutable_package_is_refused_before_the_stop() {
 }
 
 /// #16: an unreachable registry is refused, never waited for. The bound on the time is a sanity
-/// check only (the registry budget; on a loaded machine npm's own start-up takes seconds).
+/// check only (the registry budget of 20 s, and slack: on a loaded machine npm's own start-up
+/// takes seconds; a refused connection costs npm's one retry, 10 s later).
 #[test]
 fn unreachable_registry_is_refused_quickly() {
     let sb = unmanaged("2026.9.4");
@@ -1000,7 +1001,7 @@ fn unreachable_registry_is_refused_quickly() {
         "{doc:#}"
     );
     assert!(
-        t.elapsed() < Duration::from_secs(20),
+        t.elapsed() < Duration::from_secs(30),
         "took {:?}",
         t.elapsed()
     );

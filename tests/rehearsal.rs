@@ -33,25 +33,29 @@ fn home_tree(sb: &Sandbox) -> Vec<(String, u32, String)> {
 /// untouched, and a journal entry naming the failed rehearsal step with its last log lines.
 #[test]
 fn broken_releases_are_refused_with_zero_outage() {
-    for (to, step_name, words) in [
-        ("2026.10.1", "boot", "exited during startup"),
+    // The health timeout: short where it is the case (never healthy), long elsewhere, so that a
+    // loaded machine's slow start is not taken for the failure under test.
+    for (to, step_name, words, timeout) in [
+        ("2026.10.1", "boot", "exited during startup", "60"),
         (
             "2026.10.4",
             "migrate",
             "doctor --fix --non-interactive` failed",
+            "60",
         ),
-        ("2026.10.2", "health", "did not become healthy"),
+        ("2026.10.2", "health", "did not become healthy", "5"),
         (
             "2026.10.3",
             "version",
             "reports 2026.10.2, expected 2026.10.3",
+            "60",
         ),
     ] {
         let sb = unmanaged("2026.9.4");
         let state = state_hash(&sb.state_dir());
         let home = home_tree(&sb);
         let up = uptime(&sb);
-        let (code, doc, _) = update(&sb, &["--to", to, "--timeout", "5"]);
+        let (code, doc, _) = update(&sb, &["--to", to, "--timeout", timeout]);
         assert_eq!(code, 6, "{to}: {doc:#}");
         assert_eq!(doc["outcome"], "refused");
         assert_eq!(doc["rehearsal"]["result"], "failed", "{to}: {doc:#}");

@@ -220,7 +220,7 @@ fn rollback_reinstalls_when_the_kept_package_is_gone() {
         .unwrap()
         .iter()
         .any(|s| s["name"] == "reinstall 2026.9.4"));
-    assert!(support::wait_for(Duration::from_secs(5), || running(&sb)
+    assert!(support::wait_for(Duration::from_secs(60), || running(&sb)
         .as_deref()
         == Some("2026.9.4")));
 }

@@ -113,7 +113,7 @@ fn systemd_managed_gateway() {
         "systemctl",
         &["--user", "start", "openclaw-gateway.service"],
     );
-    assert!(support::wait_for(Duration::from_secs(20), || sb
+    assert!(support::wait_for(Duration::from_secs(60), || sb
         .startupz()
         .is_some_and(|v| v["status"] == "started")));
     let (code, doc, _) = status(&sb, &[]);
@@ -136,7 +136,7 @@ fn launchd_managed_gateway() {
         "launchctl",
         &["bootstrap", &format!("gui/{uid}"), plist.to_str().unwrap()],
     );
-    assert!(support::wait_for(Duration::from_secs(20), || sb
+    assert!(support::wait_for(Duration::from_secs(60), || sb
         .startupz()
         .is_some_and(|v| v["status"] == "started")));
     let (code, doc, _) = status(&sb, &[]);

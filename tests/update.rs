@@ -90,7 +90,7 @@ fn happy_path_systemd() {
     sb.config();
     sb.systemd_unit("2026.9.4");
     sb.tool("systemctl", &["--user", "start", "openclaw-gateway"]);
-    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    assert!(wait_for(Duration::from_secs(60), || running(&sb).is_some()));
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["supervisor"], "systemd");
@@ -118,7 +118,7 @@ fn systemd_crash_at_start_fails_fast_and_the_rollback_puts_the_unit_back() {
     let unit = sb.systemd_unit("2026.9.4");
     let unit_before = std::fs::read(&unit).unwrap();
     sb.tool("systemctl", &["--user", "start", "openclaw-gateway"]);
-    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    assert!(wait_for(Duration::from_secs(60), || running(&sb).is_some()));
     let (code, doc, _) = update(&sb, &["--to", "2026.10.1", "--no-rehearsal"]);
     assert_eq!(code, 4, "{doc:#}");
     assert_eq!(running(&sb).as_deref(), Some("2026.9.4"));
@@ -178,7 +178,7 @@ fn happy_path_launchd() {
         "launchctl",
         &["bootstrap", &format!("gui/{uid}"), plist.to_str().unwrap()],
     );
-    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    assert!(wait_for(Duration::from_secs(60), || running(&sb).is_some()));
     let (code, doc, _) = update(&sb, &["--to", "2026.9.5"]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["supervisor"], "launchd");
@@ -510,7 +510,7 @@ fn ctrl_c_while_staging_changes_nothing() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
-    assert!(wait_for(Duration::from_secs(20), || !staging_dirs(&sb).is_empty()));
+    assert!(wait_for(Duration::from_secs(60), || !staging_dirs(&sb).is_empty()));
     std::thread::sleep(Duration::from_millis(500));
     support::sigint(&child);
     let out = child.wait_with_output().unwrap();
@@ -632,7 +632,7 @@ fn dry_run_prints_the_supervisors_own_commands() {
         "systemctl",
         &["--user", "start", "openclaw-gateway.service"],
     );
-    assert!(wait_for(Duration::from_secs(20), || running(&sb).is_some()));
+    assert!(wait_for(Duration::from_secs(60), || running(&sb).is_some()));
     let out = sb
         .clawkit()
         .args(["update", "--to", "2026.9.5", "--dry-run", "--json"])
