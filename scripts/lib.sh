@@ -144,6 +144,16 @@ kill_sandboxes() {
   [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
 }
 
+# OpenClaw keeps a compile cache per install (keyed by package.json's mtime and size) under
+# $TMPDIR/node-compile-cache/openclaw: about 65 MB for each install a scenario made, never
+# removed by OpenClaw (14 GB here after some days of runs). Drops the ones made since MARK.
+drop_compile_caches() { # MARK
+  local base="${TMPDIR:-/tmp}/node-compile-cache/openclaw"
+  [ -d "$base" ] || return 0
+  find "$base" -mindepth 2 -maxdepth 2 -type d -newer "$1" -exec rm -rf {} + 2>/dev/null || true
+  find "$base" -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null || true
+}
+
 # sha256 of every file below DIR except logs, temp files, caches and clawkit's own files.
 state_hash() {
   (cd "$1" && find . -type f ! -path './logs/*' ! -path './tmp/*' ! -path './clawkit/*' ! -path './cache/*' \
