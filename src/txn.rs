@@ -231,8 +231,13 @@ impl<'a> Txn<'a> {
             _ => return,
         };
         let _ = nix::sys::signal::raise(sig);
-        // Let the signal thread see it before the next check.
-        std::thread::sleep(Duration::from_millis(50));
+        // Wait until the signal thread has set the flag the next check reads: a fixed 50 ms
+        // pause was too short on a loaded machine (a SIGINT at "start done" let a repair
+        // commit in a CI-like run).
+        let until = Instant::now() + Duration::from_secs(10);
+        while !self.interrupt.fired() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn done(&mut self, i: usize) {
