@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::backup;
+use crate::backup::{self, WORKSPACE};
 use crate::env::Env;
 use crate::exec::Cmd;
 use crate::gateway;
@@ -152,7 +152,9 @@ impl Private {
         v.push(p("TMPDIR", &self.tmp));
         v.push(p("TMP", &self.tmp));
         v.push(p("TEMP", &self.tmp));
-        v.push(p("OPENCLAW_WORKSPACE_DIR", &self.home.join("workspace")));
+        // The copy's workspace (its top-level files are copied with the state): OpenClaw's
+        // default when the state dir is set, named so that no workspace of the user's is used.
+        v.push(p("OPENCLAW_WORKSPACE_DIR", &self.state.join(WORKSPACE)));
         v.push(p("XDG_CONFIG_HOME", &self.home.join(".config")));
         v.push(p("XDG_CACHE_HOME", &self.home.join(".cache")));
         v.push(p("XDG_DATA_HOME", &self.home.join(".local/share")));
@@ -291,8 +293,14 @@ fn remove_global_locks(private: &Private) {
 }
 
 /// Copies a profile's state into `private` (databases by the online backup, the rest as files)
-/// and writes the config with every path into the real state dir pointed into the copy.
-pub fn snapshot(member: &Member, private: &Private, to: &Version) -> Result<()> {
+/// and writes the config with every path into the real state dir pointed into the copy. Returns
+/// the agents' workspaces that lie outside the state dir (not copied: see [`confine_workspaces`]).
+pub fn snapshot(
+    member: &Member,
+    private: &Private,
+    to: &Version,
+    env: &Env,
+) -> Result<Vec<String>> {
     let layout = &member.layout;
     if private.root.exists() {
         std::fs::remove_dir_all(&private.root)?;
@@ -348,6 +356,17 @@ pub fn snapshot(member: &Member, private: &Private, to: &Version) -> Result<()> 
     ];
     let into = private.state.to_string_lossy().to_string();
     repoint(&mut cfg, &from, &into);
+    let mut unseen = confine_workspaces(&mut cfg, &layout.home, &from, private);
+    // The real migration's default workspace, when the environment names one elsewhere.
+    if let Some(w) = env
+        .get_os("OPENCLAW_WORKSPACE_DIR")
+        .filter(|w| !w.is_empty())
+    {
+        let w = PathBuf::from(w);
+        if !from.iter().any(|f| w == Path::new(f).join(WORKSPACE)) {
+            unseen.push(w.to_string_lossy().to_string());
+        }
+    }
     if let Some(o) = cfg.as_object_mut() {
         let logging = o.entry("logging").or_insert_with(|| serde_json::json!({}));
         if let Some(l) = logging.as_object_mut() {
@@ -373,7 +392,60 @@ pub fn snapshot(member: &Member, private: &Private, to: &Version) -> Result<()> 
         .open(&private.config)?;
     use std::io::Write;
     f.write_all(serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-    Ok(())
+    Ok(unseen)
+}
+
+/// Keeps the rehearsal off the user's workspaces. A workspace the config names
+/// (`agents.defaults.workspace`, `agents.list[].workspace`; OpenClaw prefers them to any
+/// default) inside the state dir is in the copy; one outside it (or relative) would be the
+/// user's own, which the rehearsal's `doctor --fix` would migrate in place while the gateway
+/// runs: it is pointed at an empty directory of the rehearsal's instead, and returned, so that
+/// the rehearsal does not claim the migration changes nothing. `~` is the user's home (run after
+/// [`repoint`]; `from` are the real state dir's names).
+fn confine_workspaces(
+    cfg: &mut Value,
+    home: &Path,
+    from: &[String],
+    private: &Private,
+) -> Vec<String> {
+    let into = private.state.to_string_lossy().to_string();
+    let mut unseen = Vec::new();
+    let agents = cfg.get_mut("agents").and_then(Value::as_object_mut);
+    let Some(agents) = agents else {
+        return unseen;
+    };
+    let mut slots: Vec<&mut Value> = Vec::new();
+    for (key, v) in agents.iter_mut() {
+        match (key.as_str(), v) {
+            ("defaults", d) => slots.extend(d.get_mut("workspace")),
+            ("list", Value::Array(list)) => {
+                slots.extend(list.iter_mut().filter_map(|a| a.get_mut("workspace")))
+            }
+            _ => {}
+        }
+    }
+    for (i, slot) in slots.into_iter().enumerate() {
+        let Some(raw) = slot.as_str().map(str::trim).filter(|w| !w.is_empty()) else {
+            continue;
+        };
+        let expanded = match raw.strip_prefix('~') {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                format!("{}{rest}", home.to_string_lossy())
+            }
+            _ => raw.to_string(),
+        };
+        let mut v = Value::from(expanded.clone());
+        repoint(&mut v, from, &into);
+        let path = v.as_str().unwrap_or_default().to_string();
+        if Path::new(&path).starts_with(&private.state) {
+            *slot = v;
+        } else {
+            unseen.push(expanded);
+            let elsewhere = private.root.join(format!("workspace-outside-{i}"));
+            *slot = Value::from(elsewhere.to_string_lossy().to_string());
+        }
+    }
+    unseen
 }
 
 /// Replaces the prefix `from` by `to` in every string of a JSON value.
@@ -617,11 +689,20 @@ fn one(
     let profile = m.profile_name().to_string();
     let compile_cache = m.supervisor.gateway_tmpdir().join("node-compile-cache");
     let penv = private.env(env, Some(&compile_cache));
-    rec.run(&format!("rehearse {profile}: copy the state"), |_| {
-        snapshot(m, private, to)?;
-        Ok(((), format!("into {}", private.root.display())))
-    })
-    .map_err(|e| fail("snapshot", e, String::new()))?;
+    let unseen = rec
+        .run(&format!("rehearse {profile}: copy the state"), |_| {
+            let unseen = snapshot(m, private, to, env)?;
+            let mut detail = format!("into {}", private.root.display());
+            if !unseen.is_empty() {
+                detail += &format!(
+                    "; not copied, outside the state dir: the workspace {} (its migration is not \
+                     rehearsed, so the real one is never skipped)",
+                    unseen.join(", ")
+                );
+            }
+            Ok((unseen, detail))
+        })
+        .map_err(|e| fail("snapshot", e, String::new()))?;
     let before = digest(private).map_err(|e| fail("snapshot", e, String::new()))?;
 
     // The migration, by the staged release, on the copy.
@@ -657,7 +738,8 @@ fn one(
         return Err(fail("migrate", e, log));
     }
     let after = digest(private).map_err(|e| fail("migrate", e, String::new()))?;
-    let migration_changes = before != after;
+    // A workspace the copy does not hold may need the migration: never claim it changes nothing.
+    let migration_changes = before != after || !unseen.is_empty();
 
     // Boot it on a spare loopback port.
     let canary = has_canary(to);
@@ -864,5 +946,44 @@ mod tests {
         assert_eq!(v["agents"]["list"][0]["workspace"], "/p/state/workspace");
         assert_eq!(v["agents"]["list"][1]["workspace"], "/h/.openclaw-other/w");
         assert_eq!(v["x"], "/h/.openclawish");
+    }
+
+    /// A workspace outside the state dir is the user's own: the rehearsal's `doctor --fix` must
+    /// never see it (OpenClaw takes the config's workspace before any environment variable).
+    #[test]
+    fn workspaces_outside_the_state_dir_are_kept_from_the_rehearsal() {
+        let private = Private {
+            root: "/p".into(),
+            home: "/p/home".into(),
+            state: "/p/state".into(),
+            config: "/p/state/openclaw.json".into(),
+            tmp: "/p/tmp".into(),
+            log: "/p/gateway.log".into(),
+        };
+        let from = ["/h/.openclaw".to_string()];
+        let mut v = serde_json::json!({"agents": {
+            "defaults": {"workspace": "~/.openclaw/workspace"},
+            "list": [
+                {"id": "a", "workspace": "/h/.openclaw/workspace-a"},
+                {"id": "b", "workspace": "/srv/ws"},
+                {"id": "c", "workspace": "~/notes"},
+                {"id": "d", "workspace": "relative/ws"},
+                {"id": "e"}
+            ]
+        }});
+        repoint(&mut v, &from, "/p/state");
+        let unseen = confine_workspaces(&mut v, Path::new("/h"), &from, &private);
+        assert_eq!(unseen, ["/srv/ws", "/h/notes", "relative/ws"]);
+        let a = &v["agents"];
+        assert_eq!(a["defaults"]["workspace"], "/p/state/workspace");
+        assert_eq!(a["list"][0]["workspace"], "/p/state/workspace-a");
+        for (i, agent) in a["list"].as_array().unwrap()[1..4].iter().enumerate() {
+            let w = agent["workspace"].as_str().unwrap();
+            assert!(w.starts_with("/p/workspace-outside-"), "{i}: {w}");
+        }
+        assert!(a["list"][4].get("workspace").is_none());
+        // No agents, no workspaces: nothing to keep away.
+        let mut none = serde_json::json!({"gateway": {"port": 1}});
+        assert!(confine_workspaces(&mut none, Path::new("/h"), &from, &private).is_empty());
     }
 }
