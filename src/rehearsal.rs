@@ -436,16 +436,42 @@ fn confine_workspaces(
         };
         let mut v = Value::from(expanded.clone());
         repoint(&mut v, from, &into);
-        let path = v.as_str().unwrap_or_default().to_string();
-        if Path::new(&path).starts_with(&private.state) {
+        let path = PathBuf::from(v.as_str().unwrap_or_default());
+        if in_the_copy(&path, &private.state) {
             *slot = v;
         } else {
-            unseen.push(expanded);
+            // Named as the user wrote it ([`repoint`] has already moved it into the copy).
+            let shown = match (expanded.strip_prefix(into.as_str()), from.first()) {
+                (Some(rest), Some(real)) if rest.is_empty() || rest.starts_with('/') => {
+                    format!("{real}{rest}")
+                }
+                _ => expanded,
+            };
+            unseen.push(shown);
             let elsewhere = private.root.join(format!("workspace-outside-{i}"));
             *slot = Value::from(elsewhere.to_string_lossy().to_string());
         }
     }
     unseen
+}
+
+/// Whether the copy holds the workspace `path` whole: under the copied state dir, without `..`,
+/// and not in a directory the copy leaves out (the workspace's own subdirectories included: only
+/// its top-level files are copied).
+fn in_the_copy(path: &Path, state: &Path) -> bool {
+    use std::path::Component;
+    let Ok(rel) = path.strip_prefix(state) else {
+        return false;
+    };
+    let parts: Vec<Component> = rel.components().collect();
+    if parts.iter().any(|c| !matches!(c, Component::Normal(_))) {
+        return false;
+    }
+    match parts.first() {
+        None => true,
+        Some(first) if first.as_os_str() == WORKSPACE => parts.len() == 1,
+        Some(first) => !backup::EXCLUDED.iter().any(|x| first.as_os_str() == *x),
+    }
 }
 
 /// Replaces the prefix `from` by `to` in every string of a JSON value.
@@ -968,20 +994,33 @@ mod tests {
                 {"id": "b", "workspace": "/srv/ws"},
                 {"id": "c", "workspace": "~/notes"},
                 {"id": "d", "workspace": "relative/ws"},
-                {"id": "e"}
+                {"id": "e", "workspace": "/h/.openclaw/../../etc"},
+                {"id": "f", "workspace": "/h/.openclaw/workspace/sub"},
+                {"id": "g", "workspace": "/h/.openclaw/cache/ws"},
+                {"id": "h"}
             ]
         }});
         repoint(&mut v, &from, "/p/state");
         let unseen = confine_workspaces(&mut v, Path::new("/h"), &from, &private);
-        assert_eq!(unseen, ["/srv/ws", "/h/notes", "relative/ws"]);
+        assert_eq!(
+            unseen,
+            [
+                "/srv/ws",
+                "/h/notes",
+                "relative/ws",
+                "/h/.openclaw/../../etc",
+                "/h/.openclaw/workspace/sub",
+                "/h/.openclaw/cache/ws"
+            ]
+        );
         let a = &v["agents"];
         assert_eq!(a["defaults"]["workspace"], "/p/state/workspace");
         assert_eq!(a["list"][0]["workspace"], "/p/state/workspace-a");
-        for (i, agent) in a["list"].as_array().unwrap()[1..4].iter().enumerate() {
+        for (i, agent) in a["list"].as_array().unwrap()[1..7].iter().enumerate() {
             let w = agent["workspace"].as_str().unwrap();
             assert!(w.starts_with("/p/workspace-outside-"), "{i}: {w}");
         }
-        assert!(a["list"][4].get("workspace").is_none());
+        assert!(a["list"][7].get("workspace").is_none());
         // No agents, no workspaces: nothing to keep away.
         let mut none = serde_json::json!({"gateway": {"port": 1}});
         assert!(confine_workspaces(&mut none, Path::new("/h"), &from, &private).is_empty());
